@@ -1,0 +1,2 @@
+FLASK_APP=app
+APP_ENV=development

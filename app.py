@@ -1,0 +1,88 @@
+"""The application factory and the extension objects.
+
+`create_app()` picks the settings (config.py), binds the extensions, imports the models,
+registers the blueprints, the error pages, the command-line commands and the hook that sets
+the security headers on every response. Nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so migrations can alter them on every backend.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+mail = Mail()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    from config import CONFIGS, INSTANCE_DIR
+
+    config_name = config_name or os.environ.get("APP_ENV", "production")
+    if config_name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV desconhecido: {config_name!r} (use development ou production)")
+    config_class = CONFIGS[config_name]
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    config_class.check(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, default_locale="pt_BR", default_timezone=app.config["TIMEZONE"])
+    limiter.init_app(app)
+
+    import models  # noqa: F401  (registers the tables on db.metadata)
+    import outbox
+    import security
+    from cli import register_commands
+    from views import register_blueprints
+    from views.errors import register_error_handlers
+    import formatting
+
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    security.init_app(app)
+    formatting.init_app(app)
+    outbox.init_app(app)
+    return app

@@ -1,0 +1,131 @@
+"""Settings, read from the environment (names in shared/spec/INTERFACES.md).
+
+`APP_ENV` picks the class: `development` (what `.flaskenv` sets for the `flask` command),
+`testing`, or `production` (the default, so a server started without it never runs with
+development shortcuts such as the fixed key or `/dev/mail`).
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "sim"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'os.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    # Outbound mail, with Flask-Mail's names. No MAIL_SERVER in development: mail is caught.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Sistema de O.S. <nao-responda@sefin.ro.gov.br>"
+    )
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 20)  # seconds for one SMTP conversation
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 8)
+    MAIL_CATCH = False  # development without MAIL_SERVER: print and list at /dev/mail
+
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+
+    OFFICE_NAME = os.environ.get("OFFICE_NAME", "Secretaria de Estado de Finanças")
+    OFFICE_PHONE = os.environ.get("OFFICE_PHONE", "(69) 3211-6100")
+    OFFICE_EMAILS = os.environ.get(
+        "OFFICE_EMAILS", "geinfresolve@sefin.ro.gov.br, monitormaster@sefin.ro.gov.br"
+    )
+    TIMEZONE = os.environ.get("TIMEZONE", "America/Porto_Velho")
+    BABEL_DEFAULT_LOCALE = "pt_BR"
+
+    # Links and sessions
+    ACCESS_LINK_MAX_AGE = _env_int("ACCESS_LINK_HOURS", 72) * 3600
+    ACCESS_LINKS_PER_HOUR = _env_int("ACCESS_LINKS_PER_HOUR", 3)  # per O.S., mail-bomb guard
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_HOURS", 24))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "os_session"
+    WTF_CSRF_TIME_LIMIT = None  # valid for the session: a slow typist never loses a form
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STATUS_CHECK = os.environ.get("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour")
+    RATELIMIT_HEADERS_ENABLED = False
+
+    MAX_CONTENT_LENGTH = _env_int("MAX_REQUEST_MB", 40) * 1024 * 1024
+    SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=7)
+
+    @classmethod
+    def check(cls, app) -> None:
+        """Refuse settings that are unsafe for this environment."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    MAIL_CATCH = not os.environ.get("MAIL_SERVER")
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    MAIL_SERVER = None
+    MAIL_CATCH = False
+    MAIL_SUPPRESS_SEND = False  # tests deliver to a real SMTP server on 127.0.0.1
+    RATELIMIT_STORAGE_URI = "memory://"
+    BASE_URL = "http://127.0.0.1:5000"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-os_session"
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls, app) -> None:
+        missing = [
+            name for name in ("SECRET_KEY", "DATABASE_URL", "BASE_URL") if not os.environ.get(name)
+        ]
+        if missing:
+            raise RuntimeError(
+                "Em produção defina as variáveis de ambiente: " + ", ".join(missing)
+            )
+        if app.config["SECRET_KEY"] == DEV_SECRET_KEY or len(app.config["SECRET_KEY"]) < 24:
+            raise RuntimeError("SECRET_KEY de produção precisa ser própria e ter 24+ caracteres")
+        if not app.config["BASE_URL"].startswith("https://"):
+            # A plain-http BASE_URL is allowed for an office intranet, but then the
+            # secure cookie flags would make sign-in impossible.
+            app.config["SESSION_COOKIE_SECURE"] = False
+            app.config["REMEMBER_COOKIE_SECURE"] = False
+            app.config["SESSION_COOKIE_NAME"] = "os_session"
+            app.config["PREFERRED_URL_SCHEME"] = "http"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

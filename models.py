@@ -1,0 +1,505 @@
+"""The data model of the whole product and the domain rules that belong to it.
+
+Service orders (O.S.) belong to a contact, known by a normalized e-mail address; a contact
+becomes a registered citizen when they confirm an account. Each O.S. has a subject (help topic)
+whose extra fields are defined in the database, a thread of entries (citizen messages, attendant
+replies, internal notes) with attachments, and an audit trail. Mail leaves through the outbox.
+Who may see an O.S. is decided here, in `ServiceOrder.visible_to`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from flask import current_app, g
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from app import db
+
+NUMBER_DIGITS = 8
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime stored")
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # Foreign keys are off by default in SQLite; WAL lets the mail worker and the web
+    # server write without blocking readers.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def normalize_email(address: str) -> str:
+    """The key a contact is known by: trimmed and lower-cased."""
+    return (address or "").strip().lower()
+
+
+def format_number(number: int) -> str:
+    return f"{number:0{NUMBER_DIGITS}d}"
+
+
+class Status(str, enum.Enum):
+    ABERTA = "aberta"
+    RESOLVIDA = "resolvida"
+    FECHADA = "fechada"
+
+    @property
+    def label(self) -> str:
+        return {"aberta": "Aberta", "resolvida": "Resolvida", "fechada": "Fechada"}[self.value]
+
+
+CHANNELS = ("Telefone", "E-mail", "Balcão", "Usuário Externo")
+
+
+class EntryKind(str, enum.Enum):
+    MESSAGE = "message"  # from the citizen
+    REPLY = "reply"  # from an attendant, shown to the citizen
+    NOTE = "note"  # internal, never shown or mailed to the citizen
+
+
+class FieldKind(str, enum.Enum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    CHOICE = "choice"
+    RENAVAM = "renavam"
+    PLACA = "placa"
+    CPF_CNPJ = "cpf_cnpj"
+
+
+attendant_departments = sa.Table(
+    "attendant_department",
+    db.metadata,
+    sa.Column("attendant_id", sa.ForeignKey("attendant.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("department_id", sa.ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Department(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    is_public: Mapped[bool] = mapped_column(default=True)
+    response_hours: Mapped[int] = mapped_column(default=48)
+    alert_email: Mapped[Optional[str]] = mapped_column(sa.String(254))
+    alerts_enabled: Mapped[bool] = mapped_column(default=True)
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+    subjects: Mapped[list[Subject]] = relationship(back_populates="department")
+    attendants: Mapped[list[Attendant]] = relationship(
+        secondary=attendant_departments, back_populates="departments"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Department {self.name}>"
+
+
+class Subject(db.Model):
+    """A help topic ("Assunto"); its extra fields are asked when an O.S. is opened."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    is_public: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    department: Mapped[Department] = relationship(back_populates="subjects")
+    fields: Mapped[list[SubjectField]] = relationship(
+        back_populates="subject",
+        order_by="SubjectField.position, SubjectField.id",
+        cascade="all, delete-orphan",
+    )
+
+
+class SubjectField(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subject.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(sa.String(80))
+    kind: Mapped[FieldKind] = mapped_column(
+        sa.Enum(FieldKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    required: Mapped[bool] = mapped_column(default=False)
+    choices: Mapped[Optional[str]] = mapped_column(sa.Text)  # one option per line
+    position: Mapped[int] = mapped_column(default=0)
+
+    subject: Mapped[Subject] = relationship(back_populates="fields")
+
+
+class Contact(UserMixin, db.Model):
+    """Someone who has O.S. with us, known by e-mail; an account once confirmed.
+
+    As a Flask-Login user its id carries `link_version`, so raising the version
+    signs the account out everywhere.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    phone: Mapped[Optional[str]] = mapped_column(sa.String(40))
+    extension: Mapped[Optional[str]] = mapped_column(sa.String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the citizen confirmed an account; before that the contact aggregates nothing.
+    confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Raised to kill every outstanding link and session of this contact at once.
+    link_version: Mapped[int] = mapped_column(default=0)
+    pending_email: Mapped[Optional[str]] = mapped_column(sa.String(254))
+
+    orders: Mapped[list[ServiceOrder]] = relationship(back_populates="contact")
+
+    @validates("email")
+    def _email_changes_revoke_links(self, key, value):
+        # Links and sessions are bound to the address they were sent to: a new address
+        # makes every earlier one worthless.
+        value = normalize_email(value)
+        if self.email is not None and value != self.email:
+            self.link_version = (self.link_version or 0) + 1
+        return value
+
+    @classmethod
+    def find_or_create(cls, email: str, name: str, phone: str | None = None,
+                       extension: str | None = None) -> Contact:
+        """The contact of this e-mail; a new one when there is none.
+
+        An existing contact keeps its name and phone: whoever types an e-mail must not
+        be able to rename its owner.
+        """
+        email = normalize_email(email)
+        contact = db.session.scalar(sa.select(cls).where(cls.email == email))
+        if contact is None:
+            contact = cls(email=email, name=name.strip(), phone=(phone or "").strip() or None,
+                          extension=(extension or "").strip() or None)
+            db.session.add(contact)
+        return contact
+
+    @property
+    def has_account(self) -> bool:
+        return self.confirmed_at is not None
+
+    @property
+    def is_active(self) -> bool:
+        return self.has_account
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.link_version}"
+
+
+class Attendant(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    link_version: Mapped[int] = mapped_column(default=0)
+
+    departments: Mapped[list[Department]] = relationship(
+        secondary=attendant_departments, back_populates="attendants"
+    )
+
+    def serves(self, department_id: int) -> bool:
+        return self.is_admin or any(d.id == department_id for d in self.departments)
+
+
+class NumberSequence(db.Model):
+    """Hands out O.S. numbers: unique, increasing, never reused, on SQLite and PostgreSQL."""
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger)
+
+    @staticmethod
+    def next(name: str = "service_order") -> int:
+        # UPDATE ... RETURNING takes the row lock in PostgreSQL and the write lock in
+        # SQLite, so two requests can never get the same number.
+        stmt = (
+            sa.update(NumberSequence)
+            .where(NumberSequence.name == name)
+            .values(value=NumberSequence.value + 1)
+            .returning(NumberSequence.value)
+        )
+        value = db.session.execute(stmt).scalar_one_or_none()
+        if value is None:
+            start = (db.session.scalar(sa.select(sa.func.max(ServiceOrder.number))) or 0) + 1
+            db.session.add(NumberSequence(name=name, value=start))
+            db.session.flush()
+            value = start
+        return value
+
+
+class ServiceOrder(db.Model):
+    __tablename__ = "service_order"
+    __table_args__ = (
+        sa.Index("ix_service_order_contact_status", "contact_id", "status", "number"),
+        sa.Index("ix_service_order_contact_created", "contact_id", "created_at"),
+        sa.Index("ix_service_order_department_status", "department_id", "status", "updated_at"),
+        sa.Index("ix_service_order_updated", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id"))
+    subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subject.id"))
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"))
+    assignee_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("attendant.id"), index=True)
+    status: Mapped[Status] = mapped_column(
+        sa.Enum(Status, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=Status.ABERTA,
+    )
+    channel: Mapped[str] = mapped_column(sa.String(40), default="Usuário Externo")
+    phone: Mapped[Optional[str]] = mapped_column(sa.String(40))  # the phone given for this O.S.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # last activity
+    # Set while the latest thread entry is the citizen's: the queue marks it unanswered.
+    awaiting_reply_since: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Optimistic lock: two attendants saving the same O.S. cannot overwrite each other.
+    version: Mapped[int] = mapped_column(default=1)
+
+    contact: Mapped[Contact] = relationship(back_populates="orders")
+    subject: Mapped[Subject] = relationship()
+    department: Mapped[Department] = relationship()
+    assignee: Mapped[Optional[Attendant]] = relationship()
+    entries: Mapped[list[ThreadEntry]] = relationship(
+        back_populates="order", order_by="ThreadEntry.created_at, ThreadEntry.id"
+    )
+    field_values: Mapped[list[FieldValue]] = relationship(
+        back_populates="order", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def open(cls, *, contact: Contact, subject: Subject, body_html: str, channel: str,
+             author_name: str | None = None, phone: str | None = None,
+             department: Department | None = None, field_values: dict[int, str] | None = None,
+             attendant: Attendant | None = None) -> ServiceOrder:
+        """A new O.S. with its first thread entry, numbered; added to the session.
+
+        `body_html` must already be sanitized. The first entry is the citizen's request,
+        even when an attendant types it from a phone call.
+        """
+        now = utcnow()
+        order = cls(
+            number=NumberSequence.next(),
+            contact=contact,
+            subject=subject,
+            department=department or subject.department,
+            status=Status.ABERTA,
+            channel=channel,
+            phone=phone or contact.phone,
+            created_at=now,
+            updated_at=now,
+            awaiting_reply_since=now,
+        )
+        db.session.add(order)
+        order.field_values = [
+            FieldValue(field_id=field_id, value=value)
+            for field_id, value in (field_values or {}).items() if value
+        ]
+        order.entries.append(ThreadEntry(
+            kind=EntryKind.MESSAGE,
+            author_name=author_name or contact.name,
+            contact=contact,
+            body_html=body_html,
+            created_at=now,
+        ))
+        actor = attendant.name if attendant else contact.name
+        db.session.add(AuditEvent(order=order, actor=actor, action="aberta",
+                                  detail=f"Localidade: {channel}", created_at=now))
+        return order
+
+    @property
+    def display_number(self) -> str:
+        return format_number(self.number)
+
+    @staticmethod
+    def parse_number(text: str) -> Optional[int]:
+        """The number a person typed ("2172", "00002172", "#00002172"), or None."""
+        cleaned = (text or "").strip().lstrip("#").strip()
+        if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > NUMBER_DIGITS:
+            return None
+        return int(cleaned)
+
+    def visible_to(self, *, contact_id: Optional[int] = None, grants=(), attendant=None) -> bool:
+        """The one rule for who may see this O.S. and its attachments.
+
+        - an attendant who serves its department (administrators serve all);
+        - the confirmed account whose e-mail is this O.S.'s contact (`contact_id`);
+        - a browser holding a grant from a valid access link to this very O.S.
+        """
+        if attendant is not None and attendant.active and attendant.serves(self.department_id):
+            return True
+        if contact_id is not None and contact_id == self.contact_id:
+            return True
+        return any(
+            g.order_id == self.id and g.contact_id == self.contact_id
+            and g.link_version == self.contact.link_version
+            for g in grants
+        )
+
+    def public_entries(self) -> list[ThreadEntry]:
+        return [e for e in self.entries if e.kind != EntryKind.NOTE]
+
+    def extra_fields(self) -> list[tuple[str, str]]:
+        """(label, value) of the subject's extra fields, in the subject's order."""
+        values = {v.field_id: v.value for v in self.field_values}
+        return [(f.label, values[f.id]) for f in self.subject.fields if values.get(f.id)]
+
+
+class FieldValue(db.Model):
+    __table_args__ = (
+        sa.UniqueConstraint("service_order_id", "field_id"),
+        sa.Index("ix_field_value_field_value", "field_id", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_order.id", ondelete="CASCADE")
+    )
+    field_id: Mapped[int] = mapped_column(sa.ForeignKey("subject_field.id", ondelete="CASCADE"))
+    value: Mapped[str] = mapped_column(sa.String(200))
+
+    order: Mapped[ServiceOrder] = relationship(back_populates="field_values")
+    field: Mapped[SubjectField] = relationship()
+
+
+class ThreadEntry(db.Model):
+    __table_args__ = (sa.Index("ix_thread_entry_order_created", "service_order_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_order.id", ondelete="CASCADE")
+    )
+    kind: Mapped[EntryKind] = mapped_column(
+        sa.Enum(EntryKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    author_name: Mapped[str] = mapped_column(sa.String(120))
+    contact_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("contact.id"), index=True)
+    attendant_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("attendant.id"))
+    body_html: Mapped[str] = mapped_column(sa.Text)  # always sanitized before it is stored
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Client-generated key of the form that posted it: a resubmitted form posts once.
+    submission_key: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
+    message_id: Mapped[Optional[str]] = mapped_column(sa.String(255), index=True)
+
+    order: Mapped[ServiceOrder] = relationship(back_populates="entries")
+    contact: Mapped[Optional[Contact]] = relationship()
+    attendant: Mapped[Optional[Attendant]] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="entry", order_by="Attachment.id"
+    )
+
+
+class Attachment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("thread_entry.id", ondelete="CASCADE"), index=True)
+    # Kept beside the entry so a download checks the O.S. without walking the thread.
+    service_order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_order.id", ondelete="CASCADE"), index=True
+    )
+    stored_name: Mapped[str] = mapped_column(sa.String(80), unique=True)  # random, on disk
+    original_name: Mapped[str] = mapped_column(sa.String(255))  # cleaned, for display only
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[str] = mapped_column(sa.String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[ThreadEntry] = relationship(back_populates="attachments")
+
+
+class AuditEvent(db.Model):
+    __table_args__ = (sa.Index("ix_audit_event_order_created", "service_order_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_order.id", ondelete="CASCADE")
+    )
+    actor: Mapped[str] = mapped_column(sa.String(160))  # "Sistema", "Cidadão", an attendant
+    action: Mapped[str] = mapped_column(sa.String(60))
+    detail: Mapped[Optional[str]] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[ServiceOrder] = relationship()
+
+
+class OfficeSetting(db.Model):
+    """Office settings an administrator edits at run time; the environment gives defaults."""
+
+    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+    KEYS = {"name": "OFFICE_NAME", "phone": "OFFICE_PHONE", "emails": "OFFICE_EMAILS"}
+
+    @classmethod
+    def values(cls) -> dict:
+        """Name, phone and support e-mails of the office, read once per app context."""
+        if "office" not in g:
+            config = current_app.config
+            office = {key: config[name] for key, name in cls.KEYS.items()}
+            try:
+                office.update({row.key: row.value for row in db.session.scalars(sa.select(cls))})
+            except sa.exc.SQLAlchemyError:
+                # Error pages still render when the database is down.
+                db.session.rollback()
+            office["email_list"] = [e.strip() for e in office["emails"].split(",") if e.strip()]
+            g.office = office
+        return g.office
+
+
+class OutboxMessage(db.Model):
+    """A message waiting for (or done with) delivery. Written in the same transaction as
+    the change that causes it; the worker delivers it with retries."""
+
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "sent_at", "failed", "next_attempt_at"),
+        sa.Index("ix_outbox_recipient_kind_created", "recipient", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))  # access_link, new_os, ...
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    in_reply_to: Mapped[Optional[str]] = mapped_column(sa.String(255))
+    service_order_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("service_order.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    failed: Mapped[bool] = mapped_column(default=False)
+    last_error: Mapped[Optional[str]] = mapped_column(sa.String(500))

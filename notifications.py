@@ -1,0 +1,67 @@
+"""What we tell whom, by e-mail: each message the product sends, composed in one function.
+
+Every function here adds to the caller's database session (outbox rows, audit events) and
+leaves the commit to the caller, so the message exists exactly when the change does.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app import db
+from models import AuditEvent, OutboxMessage, ServiceOrder, utcnow
+from outbox import queue_mail
+from tokens import external_url, make_token
+
+log = logging.getLogger(__name__)
+
+
+def access_link(order: ServiceOrder) -> str:
+    """A signed link that lets its holder see this one O.S. until it expires or is revoked."""
+    token = make_token("access", {"o": order.id, "c": order.contact_id,
+                                  "v": order.contact.link_version})
+    return external_url("os.access", token=token)
+
+
+def _link_hours() -> int:
+    return current_app.config["ACCESS_LINK_MAX_AGE"] // 3600
+
+
+def send_access_link(order: ServiceOrder) -> bool:
+    """Queue an access link to the O.S.'s own address, at most a few an hour per O.S.
+
+    The cap keeps the status check from being used to flood somebody's mailbox; the
+    person asking sees the same answer either way.
+    """
+    since = utcnow() - timedelta(hours=1)
+    recent = db.session.scalar(
+        sa.select(sa.func.count(OutboxMessage.id)).where(
+            OutboxMessage.service_order_id == order.id,
+            OutboxMessage.kind == "access_link",
+            OutboxMessage.created_at >= since,
+        )
+    )
+    if recent >= current_app.config["ACCESS_LINKS_PER_HOUR"]:
+        log.info("link de acesso da O.S. %s não reenviado: limite por hora", order.display_number)
+        return False
+    queue_mail(
+        "access_link", order.contact.email, f"Link de acesso à O.S. #{order.display_number}",
+        "access_link", order=order, link=access_link(order), hours=_link_hours(),
+    )
+    db.session.add(AuditEvent(order=order, actor="Sistema", action="link de acesso enviado",
+                              detail="pedido em Verificar Status da O.S."))
+    return True
+
+
+def send_new_order(order: ServiceOrder) -> None:
+    """The citizen's receipt for a new O.S.: its number and an access link."""
+    queue_mail(
+        "new_os", order.contact.email, f"O.S. #{order.display_number} registrada",
+        "new_os", order=order, link=access_link(order), hours=_link_hours(),
+    )
+    db.session.add(AuditEvent(order=order, actor="Sistema", action="link de acesso enviado",
+                              detail="e-mail de O.S. registrada"))

@@ -1,0 +1,69 @@
+"""Sanitizing of every HTML body we store: one `clean_html()`, and `text_to_html()` for
+plain-text bodies. Only the output of these two ever reaches the database or a page.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+import bleach
+from bleach.linkifier import LinkifyFilter
+from markupsafe import escape
+
+ALLOWED_TAGS = {
+    "p", "br", "div", "strong", "b", "em", "i", "u", "s", "strike", "del",
+    "ul", "ol", "li", "blockquote", "a", "pre", "code",
+}
+ALLOWED_ATTRIBUTES = {"a": ["href", "title"]}
+ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
+# Elements whose content is dropped with them, not kept as text.
+_DROP_WITH_CONTENT = re.compile(
+    r"<(script|style|template|iframe|object|embed|svg|math|noscript|xmp|title|head)\b.*?</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _link_attributes(attrs, new=False):
+    href_key = (None, "href")
+    if href_key in attrs:
+        attrs[(None, "rel")] = "nofollow noopener noreferrer"
+    return attrs
+
+
+_cleaner = bleach.sanitizer.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[partial(LinkifyFilter, callbacks=[_link_attributes], skip_tags={"pre", "code"})],
+)
+
+
+def clean_html(html: str) -> str:
+    """Sanitized HTML: an allowlist of tags, links only to http, https and mailto."""
+    html = _DROP_WITH_CONTENT.sub("", html or "")
+    return _cleaner.clean(html).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as safe HTML: escaped, paragraphs and line breaks kept, links clickable."""
+    paragraphs = re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n").strip())
+    html = "".join(
+        "<p>" + str(escape(p)).replace("\n", "<br>") + "</p>" for p in paragraphs if p.strip()
+    )
+    return clean_html(html)
+
+
+def html_to_text(html: str) -> str:
+    """A readable plain-text version of sanitized HTML, for the text part of e-mails."""
+    text = re.sub(r"(?i)<br\s*/?>", "\n", html or "")
+    text = re.sub(r"(?i)</(p|div|li|blockquote|pre)>", "\n", text)
+    text = re.sub(r"(?i)<li>", "- ", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = (
+        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+        .replace("&#39;", "'").replace("&amp;", "&")
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -1,0 +1,104 @@
+"""Who the browser is, what it may see, and the headers every response carries.
+
+A browser may see an O.S. because it signed in as the O.S.'s confirmed account (Flask-Login),
+or because it opened a valid access link to that O.S. (a "grant" kept in the signed session).
+`can_view()` asks the model's one rule, `ServiceOrder.visible_to`, with what this browser has.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from flask import request, session
+from flask_login import current_user
+
+from app import db, login_manager
+from models import Contact
+
+MAX_GRANTS = 30
+CSP = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+])
+
+
+class Grant(NamedTuple):
+    order_id: int
+    contact_id: int
+    link_version: int
+
+
+def add_grant(order) -> None:
+    """Let this browser see `order` (and only it), as an access link allows."""
+    grants = [g for g in session.get("grants", []) if g[0] != order.id]
+    grants.append([order.id, order.contact_id, order.contact.link_version])
+    session["grants"] = grants[-MAX_GRANTS:]
+    session.permanent = True
+
+
+def current_grants() -> list[Grant]:
+    grants = []
+    for item in session.get("grants", []):
+        if isinstance(item, list) and len(item) == 3 and all(isinstance(v, int) for v in item):
+            grants.append(Grant(*item))
+    return grants
+
+
+def signed_in_contact_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
+
+
+def can_view(order) -> bool:
+    return order.visible_to(contact_id=signed_in_contact_id(), grants=current_grants())
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only paths on this site: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+@login_manager.user_loader
+def load_contact(user_id: str):
+    contact_id, _, version = user_id.partition(".")
+    if not contact_id.isdigit() or not version.isdigit():
+        return None
+    contact = db.session.get(Contact, int(contact_id))
+    if contact is None or not contact.has_account or contact.link_version != int(version):
+        return None
+    return contact
+
+
+def set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if request.url_rule is None or request.endpoint != "static":
+        # Pages carry personal data: no shared or back-forward caches keep them.
+        headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_app(app) -> None:
+    login_manager.login_view = "account.sign_in"
+    login_manager.login_message = "Entre para continuar."
+    login_manager.session_protection = "basic"
+    app.after_request(set_security_headers)

@@ -1,0 +1,127 @@
+"""Página Principal and "Verificar Status da O.S.": neutral answers, validation, limits."""
+
+import sqlalchemy as sa
+
+from app import db
+from conftest import csrf_token, deliver
+from models import OutboxMessage
+
+NEUTRAL = "Se o e-mail e o número informados conferirem, enviamos um link de acesso"
+
+
+def post_check(client, email, number, token=None):
+    return client.post("/verificar", data={
+        "csrf_token": token or csrf_token(client), "email": email, "number": number,
+    })
+
+
+def test_home_shows_the_manuals_texts_and_labelled_fields(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "Bem Vindo ao Sistema de Suporte" in html
+    assert "Com o objetivo de centralizarmos todos nossos pedidos de atendimento" in html
+    assert "Verificar Status da O.S." in html
+    assert "Por favor, forneça seu endereço de e-mail e o número da O.S." in html
+    assert '<label class="label" for="email">Endereço de E-mail' in html
+    assert '<label class="label" for="number">Número da O.S.' in html
+    assert "SISTEMA DE ORDEM DE SERVIÇO" in html
+    assert "Usuário Não Registrado" in html
+    assert "(69) 3211-6100" in html
+
+
+def test_matching_pair_emails_a_link_to_the_address_stored_on_the_os(app, client, make_order, mailbox):
+    number = make_order(email="eliane@exemplo.com.br")
+    response = post_check(client, "  ELIANE@Exemplo.com.br ", number.lstrip("0"))
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert NEUTRAL in page
+    assert deliver(app) == (1, 0)
+    [message] = mailbox.messages
+    assert message["X-Envelope-To"] == "eliane@exemplo.com.br"
+    assert f"#{number}" in message["Subject"]
+    assert any("/acesso/" in link for link in mailbox.links(message))
+
+
+def test_wrong_number_gets_the_same_answer_and_sends_no_mail(app, client, make_order, mailbox):
+    number = make_order(email="eliane@exemplo.com.br")
+    other = make_order(email="joao@exemplo.com.br", name="João")
+    right = post_check(client, "eliane@exemplo.com.br", number)
+    wrong_pair = post_check(client, "eliane@exemplo.com.br", other)
+    unknown = post_check(client, "eliane@exemplo.com.br", "99999999")
+    assert right.status_code == wrong_pair.status_code == unknown.status_code == 303
+    assert right.headers["Location"] == wrong_pair.headers["Location"] == unknown.headers["Location"]
+    deliver(app)
+    assert len(mailbox.messages) == 1
+    assert mailbox.messages[0]["X-Envelope-To"] == "eliane@exemplo.com.br"
+    assert not mailbox.to("joao@exemplo.com.br")
+
+
+def test_empty_fields_get_clear_messages_in_portuguese(client):
+    response = post_check(client, "", "")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Informe seu endereço de e-mail." in html
+    assert "Informe o número da O.S." in html
+
+
+def test_malformed_email_and_non_numeric_number_keep_what_was_typed(client):
+    response = post_check(client, "eliane@", "abc-12")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Informe um endereço de e-mail válido" in html
+    assert "Informe o número da O.S. com até 8 dígitos" in html
+    assert 'value="eliane@"' in html
+    assert 'value="abc-12"' in html
+
+
+def test_unicode_digits_and_too_long_numbers_are_refused_not_crashed(client):
+    for number in ("２１７２", "123456789", "1e5", "-1", "0x10"):
+        response = post_check(client, "a@exemplo.com.br", number)
+        assert response.status_code == 422, number
+        assert "até 8 dígitos" in response.get_data(as_text=True)
+
+
+def test_huge_inputs_get_a_message_not_a_500(client):
+    response = post_check(client, "a" * 100_000 + "@exemplo.com.br", "1" * 100_000)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "no máximo 254 caracteres" in html
+
+
+def test_status_check_without_csrf_token_is_refused_in_portuguese(client, make_order, app):
+    number = make_order()
+    response = client.post("/verificar", data={"email": "eliane@exemplo.com.br", "number": number})
+    assert response.status_code == 400
+    assert "Formulário expirado" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+
+def test_per_ip_limit_answers_on_the_form_and_keeps_the_input(app, client, make_order):
+    app.config["RATELIMIT_STATUS_CHECK"] = "3 per minute"
+    number = make_order()
+    token = csrf_token(client)
+    for _ in range(3):
+        assert post_check(client, "eliane@exemplo.com.br", number, token).status_code == 303
+    response = post_check(client, "eliane@exemplo.com.br", number, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert "muitas tentativas" in html.lower()
+    assert 'value="eliane@exemplo.com.br"' in html
+    assert f'value="{number}"' in html
+
+
+def test_access_links_per_os_are_capped_per_hour_with_the_same_answer(app, client, make_order, mailbox):
+    app.config["ACCESS_LINKS_PER_HOUR"] = 2
+    number = make_order()
+    token = csrf_token(client)
+    answers = {post_check(client, "eliane@exemplo.com.br", number, token).headers["Location"]
+               for _ in range(4)}
+    assert len(answers) == 1
+    deliver(app)
+    assert len(mailbox.messages) == 2
+
+
+def test_healthz_answers_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}

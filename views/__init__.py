@@ -1,0 +1,18 @@
+"""Blueprints, one per area of the site, and the function that registers them."""
+
+
+def register_blueprints(app) -> None:
+    from models import OfficeSetting
+    from views import os as os_views
+    from views import public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(os_views.bp)
+    if app.config["ENV_NAME"] == "development":
+        from views import dev
+
+        app.register_blueprint(dev.bp)
+
+    @app.context_processor
+    def office_context():
+        return {"office": OfficeSetting.values()}

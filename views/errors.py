@@ -1,0 +1,61 @@
+"""Error pages in Portuguese, for every error a browser or a script can cause."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Requisição inválida", "Não foi possível entender o que foi enviado. Volte e tente novamente."),
+    403: ("Acesso negado", "Você não tem permissão para ver esta página."),
+    404: ("Página não encontrada", "O endereço pode estar incorreto ou a página não existe mais."),
+    405: ("Ação não permitida", "Esta página não aceita esse tipo de envio."),
+    413: ("Envio grande demais", "Os arquivos enviados passam do limite. Envie arquivos menores."),
+    429: ("Muitas tentativas", "Você fez muitas tentativas em pouco tempo. Aguarde alguns minutos e tente novamente."),
+    500: ("Erro interno", "Ocorreu um erro inesperado. Tente novamente em instantes."),
+}
+
+
+def _render(code: int, title: str | None = None, message: str | None = None):
+    default_title, default_message = MESSAGES.get(code, MESSAGES[400])
+    return (
+        render_template("errors/error.html", code=code, title=title or default_title,
+                        message=message or default_message),
+        code,
+    )
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _render(
+            400, "Formulário expirado",
+            "Por segurança, o formulário expirou. Volte à página, recarregue-a e envie novamente.",
+        )
+
+    @app.errorhandler(429)
+    def too_many(error):
+        if request.endpoint == "public.status_check":
+            # Answer on the form itself and keep what was typed.
+            from views.public import StatusCheckForm
+
+            form = StatusCheckForm()
+            return render_template("public/home.html", form=form, rate_limited=True), 429
+        return _render(429)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return _render(error.code if error.code in MESSAGES else 400)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        db.session.rollback()
+        log.exception("erro inesperado em %s", request.path)
+        return _render(500)
