@@ -55,6 +55,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config_class)
+    app.config.update(config_class.environment())
     app.config.update(overrides)
     config_class.check(app)
     os.makedirs(app.instance_path, exist_ok=True)

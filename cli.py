@@ -12,7 +12,7 @@ import click
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app import db
 from models import (CHANNELS, Attachment, Attendant, Contact, Department, EntryKind,
@@ -241,6 +241,7 @@ def _seed_orders() -> list[ServiceOrder]:
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Cria dados de demonstração (idempotente)."""
     _seed_catalogue()

@@ -27,53 +27,51 @@ def _env_int(name: str, default: int) -> int:
 
 
 class Config:
+    """Defaults. `environment()` reads the environment when the app is created, so a
+    process (or a test) that sets a variable before `create_app()` is always obeyed."""
+
     ENV_NAME = "base"
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'os.db'}"
-    )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-
-    # Outbound mail, with Flask-Mail's names. No MAIL_SERVER in development: mail is caught.
-    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
-    MAIL_PORT = _env_int("MAIL_PORT", 25)
-    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
-    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
-    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
-    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_DEFAULT_SENDER = os.environ.get(
-        "MAIL_DEFAULT_SENDER", "Sistema de O.S. <nao-responda@sefin.ro.gov.br>"
-    )
-    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 20)  # seconds for one SMTP conversation
-    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 8)
     MAIL_CATCH = False  # development without MAIL_SERVER: print and list at /dev/mail
-
-    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
-
-    OFFICE_NAME = os.environ.get("OFFICE_NAME", "Secretaria de Estado de Finanças")
-    OFFICE_PHONE = os.environ.get("OFFICE_PHONE", "(69) 3211-6100")
-    OFFICE_EMAILS = os.environ.get(
-        "OFFICE_EMAILS", "geinfresolve@sefin.ro.gov.br, monitormaster@sefin.ro.gov.br"
-    )
-    TIMEZONE = os.environ.get("TIMEZONE", "America/Porto_Velho")
     BABEL_DEFAULT_LOCALE = "pt_BR"
-
-    # Links and sessions
-    ACCESS_LINK_MAX_AGE = _env_int("ACCESS_LINK_HOURS", 72) * 3600
-    ACCESS_LINKS_PER_HOUR = _env_int("ACCESS_LINKS_PER_HOUR", 3)  # per O.S., mail-bomb guard
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_HOURS", 24))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "os_session"
     WTF_CSRF_TIME_LIMIT = None  # valid for the session: a slow typist never loses a form
-
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_STATUS_CHECK = os.environ.get("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour")
     RATELIMIT_HEADERS_ENABLED = False
-
-    MAX_CONTENT_LENGTH = _env_int("MAX_REQUEST_MB", 40) * 1024 * 1024
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=7)
+
+    @classmethod
+    def environment(cls) -> dict:
+        env = os.environ.get
+        return {
+            "SECRET_KEY": env("SECRET_KEY", DEV_SECRET_KEY),
+            "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'os.db'}"),
+            "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            # Outbound mail, with Flask-Mail's names.
+            "MAIL_SERVER": env("MAIL_SERVER") or None,
+            "MAIL_PORT": _env_int("MAIL_PORT", 25),
+            "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),
+            "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL"),
+            "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+            "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+            "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER",
+                                       "Sistema de O.S. <nao-responda@sefin.ro.gov.br>"),
+            "MAIL_TIMEOUT": _env_int("MAIL_TIMEOUT", 20),  # seconds for one SMTP conversation
+            "MAIL_MAX_ATTEMPTS": _env_int("MAIL_MAX_ATTEMPTS", 8),
+            "UPLOAD_DIR": env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
+            "OFFICE_NAME": env("OFFICE_NAME", "Secretaria de Estado de Finanças"),
+            "OFFICE_PHONE": env("OFFICE_PHONE", "(69) 3211-6100"),
+            "OFFICE_EMAILS": env("OFFICE_EMAILS",
+                                 "geinfresolve@sefin.ro.gov.br, monitormaster@sefin.ro.gov.br"),
+            "TIMEZONE": env("TIMEZONE", "America/Porto_Velho"),
+            "ACCESS_LINK_MAX_AGE": _env_int("ACCESS_LINK_HOURS", 72) * 3600,
+            "ACCESS_LINKS_PER_HOUR": _env_int("ACCESS_LINKS_PER_HOUR", 3),  # per O.S.
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 24)),
+            "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+            "RATELIMIT_STATUS_CHECK": env("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour"),
+            "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_MB", 40) * 1024 * 1024,
+        }
 
     @classmethod
     def check(cls, app) -> None:
@@ -82,19 +80,27 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
-    MAIL_CATCH = not os.environ.get("MAIL_SERVER")
+
+    @classmethod
+    def environment(cls) -> dict:
+        settings = super().environment()
+        settings["MAIL_CATCH"] = not settings["MAIL_SERVER"]
+        return settings
 
 
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key"
-    SQLALCHEMY_DATABASE_URI = "sqlite://"
-    MAIL_SERVER = None
-    MAIL_CATCH = False
     MAIL_SUPPRESS_SEND = False  # tests deliver to a real SMTP server on 127.0.0.1
-    RATELIMIT_STORAGE_URI = "memory://"
-    BASE_URL = "http://127.0.0.1:5000"
+
+    @classmethod
+    def environment(cls) -> dict:
+        # Tests choose their own database and mail server; the shell's settings never leak in.
+        settings = super().environment()
+        settings.update(SECRET_KEY="testing-secret-key", SQLALCHEMY_DATABASE_URI="sqlite://",
+                        MAIL_SERVER=None, BASE_URL="http://127.0.0.1:5000",
+                        RATELIMIT_STORAGE_URI="memory://", TIMEZONE="America/Porto_Velho")
+        return settings
 
 
 class ProductionConfig(Config):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_mail import Message
+from flask_mail import Connection, Message
 
 from app import db, mail
 from models import OfficeSetting, OutboxMessage, utcnow
@@ -126,7 +126,8 @@ def deliver_due(limit: int = 50) -> tuple[int, int]:
     socket.setdefaulttimeout(config["MAIL_TIMEOUT"])  # Flask-Mail takes no timeout of its own
     try:
         try:
-            connection = mail.connect()
+            # Settings are read per batch, so a changed SMTP setting needs no restart.
+            connection = Connection(mail.init_mail(config, current_app.debug, current_app.testing))
             connection.__enter__()
         except Exception as exc:  # server down, refused, TLS or login failure
             for message in messages:

@@ -224,3 +224,7 @@ def page(browser):
 @pytest.fixture
 def unique_email():
     return f"cidadao-{uuid.uuid4().hex[:8]}@exemplo.com.br"
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + PG_URL.rsplit('@', 1)[-1] if PG_URL else 'SQLite (a file per test)'}"

@@ -1,0 +1,100 @@
+"""The commands of INTERFACES.md, run as an operator would."""
+
+import re
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app import db
+from conftest import deliver
+from models import Attendant, Contact, ServiceOrder, Subject
+
+
+def test_os_new_prints_the_number_and_mails_the_citizen_a_working_link(app, runner, catalogue, mailbox):
+    result = runner.invoke(args=[
+        "os", "new", "--email", "Maria@Exemplo.com.br", "--name", "Maria Souza",
+        "--subject", "IPVA - 1º Emplacamento", "--message", "Ligou pedindo a guia.\n\nTem urgência.",
+        "--phone", "(69) 99999-0000", "--channel", "balcão",
+    ])
+    assert result.exit_code == 0, result.output
+    number = result.output.strip()
+    assert re.fullmatch(r"\d{8}", number)
+    with app.app_context():
+        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
+        assert order.channel == "Balcão"
+        assert order.contact.email == "maria@exemplo.com.br"
+        assert order.entries[0].body_html == "<p>Ligou pedindo a guia.</p><p>Tem urgência.</p>"
+    deliver(app)
+    [message] = mailbox.to("maria@exemplo.com.br")
+    assert number in message["Subject"]
+    [link] = [l for l in mailbox.links(message) if "/acesso/" in l]
+    client = app.test_client()
+    landing = client.get(link.split("127.0.0.1:5000", 1)[1])
+    assert landing.headers["Location"] == f"/os/{number}"
+    assert "Ligou pedindo a guia." in client.get(f"/os/{number}").get_data(as_text=True)
+
+
+def test_os_numbers_are_consecutive_and_unique(runner, catalogue):
+    numbers = []
+    for i in range(3):
+        result = runner.invoke(args=["os", "new", "--email", f"p{i}@exemplo.com.br", "--name", "P",
+                                     "--subject", "Outros assuntos", "--message", "Oi"])
+        numbers.append(int(result.output))
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+
+
+def test_os_new_with_unknown_subject_fails_and_lists_the_subjects(runner, catalogue):
+    result = runner.invoke(args=["os", "new", "--email", "a@exemplo.com.br", "--name", "A",
+                                 "--subject", "Inexistente", "--message", "Oi"])
+    assert result.exit_code != 0
+    assert "IPVA - 1º Emplacamento" in result.output
+
+
+def test_os_new_keeps_an_existing_contacts_name(app, runner, catalogue):
+    for name in ("Eliane Barbosa", "Impostor"):
+        runner.invoke(args=["os", "new", "--email", "eliane@exemplo.com.br", "--name", name,
+                            "--subject", "Outros assuntos", "--message", "Oi"])
+    with app.app_context():
+        assert db.session.scalar(sa.select(Contact.name)) == "Eliane Barbosa"
+
+
+def test_staff_add_creates_an_attendant_in_a_department(app, runner, catalogue):
+    result = runner.invoke(args=["staff", "add", "Ana@Exemplo.gov.br", "Ana Lima",
+                                 "--department", "Arrecadação"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["staff", "add", "chefe@exemplo.gov.br", "Chefe", "--admin"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        ana = db.session.scalar(sa.select(Attendant).where(Attendant.email == "ana@exemplo.gov.br"))
+        assert [d.name for d in ana.departments] == ["Arrecadação"] and not ana.is_admin
+        chefe = db.session.scalar(sa.select(Attendant).where(Attendant.email == "chefe@exemplo.gov.br"))
+        assert chefe.is_admin
+    bad = runner.invoke(args=["staff", "add", "x@exemplo.gov.br", "X", "--department", "Nenhum"])
+    assert bad.exit_code != 0 and "não existe" in bad.output
+
+
+def test_demo_is_idempotent_and_has_the_ipva_subject(app, runner):
+    first = runner.invoke(args=["demo"])
+    second = runner.invoke(args=["demo"])
+    assert first.exit_code == second.exit_code == 0
+    assert "00002172" in first.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ServiceOrder.id))) == 3
+        ipva = db.session.scalar(sa.select(Subject).where(Subject.name == "IPVA - 1º Emplacamento"))
+        assert [(f.label, f.kind.value) for f in ipva.fields] == [("RENAVAM", "renavam"), ("PLACA", "placa")]
+
+
+def test_db_upgrade_builds_the_schema_the_models_describe(app, runner):
+    with app.app_context():
+        db.drop_all()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=["db", "upgrade"])
+    assert again.exit_code == 0, again.output
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = [d for d in compare_metadata(context, db.metadata)]
+        assert diff == []
+        connection.execute(sa.text("DROP TABLE alembic_version"))
+        connection.commit()

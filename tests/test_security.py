@@ -1,0 +1,103 @@
+"""Security basics that every page shares: headers, CSRF, settings, safe redirects."""
+
+import pytest
+
+from app import create_app
+from security import is_safe_next
+
+
+def test_pages_carry_a_strict_content_security_policy_and_other_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_templates_have_no_inline_scripts_or_styles(app):
+    import pathlib
+    import re
+
+    for path in pathlib.Path(app.root_path, "templates").rglob("*.html"):
+        if "email" in path.parts:
+            continue  # mail clients need inline styles; e-mails are not served as pages
+        text = path.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
+        assert "<style" not in text and " style=" not in text, path
+
+
+def test_every_form_post_without_csrf_token_is_refused(app, client):
+    posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+    assert posts, "no POST routes?"
+    for rule in posts:
+        url = rule.rule.replace("<token>", "x").replace("<numero>", "00000001")
+        response = client.post(url, data={"email": "a@exemplo.com.br"})
+        assert response.status_code == 400, rule.rule
+        assert "Formulário expirado" in response.get_data(as_text=True)
+
+
+def test_unknown_pages_and_methods_answer_in_portuguese(client):
+    response = client.get("/nao-existe")
+    assert response.status_code == 404
+    assert "Página não encontrada" in response.get_data(as_text=True)
+    response = client.delete("/")
+    assert response.status_code == 405
+    assert "Ação não permitida" in response.get_data(as_text=True)
+
+
+def test_oversized_requests_get_a_portuguese_page(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post("/verificar", data={"email": "x" * 5000})
+    assert response.status_code == 413
+    assert "Envio grande demais" in response.get_data(as_text=True)
+
+
+def test_dev_mail_catcher_exists_only_in_development(client, tmp_path):
+    assert client.get("/dev/mail").status_code == 404
+    dev = create_app("development", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'dev.db'}",
+                     UPLOAD_DIR=str(tmp_path / "up"))
+    assert any(r.rule == "/dev/mail" for r in dev.url_map.iter_rules())
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "BASE_URL"])
+def test_production_refuses_to_start_without_its_settings(monkeypatch, missing):
+    env = {"SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite://", "BASE_URL": "https://os.exemplo.gov.br"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(missing)
+    with pytest.raises(RuntimeError, match=missing):
+        create_app("production")
+
+
+def test_production_refuses_the_development_key(monkeypatch):
+    from config import DEV_SECRET_KEY
+
+    monkeypatch.setenv("SECRET_KEY", DEV_SECRET_KEY)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("BASE_URL", "https://os.exemplo.gov.br")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production", SECRET_KEY=DEV_SECRET_KEY)
+
+
+def test_production_sets_secure_cookies_behind_https(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("BASE_URL", "https://os.exemplo.gov.br")
+    app = create_app("production", SECRET_KEY="k" * 40, SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert not any(r.rule.startswith("/dev") for r in app.url_map.iter_rules())
+
+
+@pytest.mark.parametrize("target,safe", [
+    ("/os/00002172", True), ("/", True), ("//evil.example", False), ("https://evil.example", False),
+    ("/\\evil.example", False), ("javascript:alert(1)", False), ("", False), (None, False),
+    ("/ok\nSet-Cookie:x", False),
+])
+def test_only_local_paths_are_safe_redirect_targets(target, safe):
+    assert is_safe_next(target) is safe
