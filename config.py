@@ -70,6 +70,8 @@ class Config:
             "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 24)),
             "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
             "RATELIMIT_STATUS_CHECK": env("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour"),
+            "RATELIMIT_STATUS_CHECK_PER_EMAIL": env("RATELIMIT_STATUS_CHECK_PER_EMAIL",
+                                                    "10 per hour;30 per day"),
             "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_MB", 40) * 1024 * 1024,
         }
 

@@ -125,3 +125,19 @@ def test_healthz_answers_when_the_database_does(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_per_email_limit_stops_number_guessing_but_answers_the_same(app, make_order, mailbox):
+    app.config["RATELIMIT_STATUS_CHECK_PER_EMAIL"] = "3 per hour"
+    number = make_order()
+    answers = set()
+    for i in range(3):  # guesses from "different" browsers use up the address's allowance
+        guesser = app.test_client()
+        answers.add(post_check(guesser, "eliane@exemplo.com.br", f"{90000000 + i}").headers["Location"])
+    citizen = app.test_client()
+    answers.add(post_check(citizen, "ELIANE@exemplo.com.br", number).headers["Location"])
+    assert len(answers) == 1
+    deliver(app)
+    assert mailbox.messages == []
+    other = post_check(citizen, "joao@exemplo.com.br", "1")
+    assert other.status_code == 303  # other addresses are not affected

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_wtf import FlaskForm
+from limits import parse_many
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
@@ -65,14 +66,21 @@ def status_check():
     form = StatusCheckForm()
     if not form.validate():
         return render_template("public/home.html", form=form), 422
-    number = ServiceOrder.parse_number(form.number.data)
-    order = db.session.scalar(
-        sa.select(ServiceOrder).where(ServiceOrder.number == number)
-    )
-    if order is not None and order.contact.email == normalize_email(form.email.data):
-        send_access_link(order)
-        db.session.commit()
+    email = normalize_email(form.email.data)
+    if _within_email_limit(email):
+        number = ServiceOrder.parse_number(form.number.data)
+        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == number))
+        if order is not None and order.contact.email == email:
+            send_access_link(order)
+            db.session.commit()
     return redirect(url_for("public.status_check_sent"), 303)
+
+
+def _within_email_limit(email: str) -> bool:
+    """Checks per typed e-mail, from any number of IPs. Past the limit the answer stays
+    the same and nothing is looked up, so guessing numbers for one address is slow."""
+    limits = parse_many(current_app.config["RATELIMIT_STATUS_CHECK_PER_EMAIL"])
+    return all(limiter.limiter.hit(item, "status-check-email", email) for item in limits)
 
 
 @bp.get("/verificar/enviado")
