@@ -176,6 +176,8 @@ class Contact(UserMixin, db.Model):
     # Raised to kill every outstanding link and session of this contact at once.
     link_version: Mapped[int] = mapped_column(default=0)
     pending_email: Mapped[Optional[str]] = mapped_column(sa.String(254))
+    # Raised by each sign-in: a sign-in link works once.
+    sign_in_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     orders: Mapped[list[ServiceOrder]] = relationship(back_populates="contact")
 
@@ -199,10 +201,26 @@ class Contact(UserMixin, db.Model):
         email = normalize_email(email)
         contact = db.session.scalar(sa.select(cls).where(cls.email == email))
         if contact is None:
-            contact = cls(email=email, name=name.strip(), phone=(phone or "").strip() or None,
-                          extension=(extension or "").strip() or None)
+            contact = cls(email=email)
             db.session.add(contact)
+        elif not contact.is_unproven():
+            return contact
+        # Details nobody has proven (a registration never confirmed, no O.S.) give way.
+        contact.name = name.strip()
+        contact.phone = (phone or "").strip() or None
+        contact.extension = (extension or "").strip() or None
         return contact
+
+    def is_unproven(self) -> bool:
+        """Typed by someone at registration, never confirmed, with no O.S.: anyone may
+        have typed these details, so they are not kept against newer ones."""
+        if self.id is None:
+            return True
+        if self.has_account:
+            return False
+        return db.session.scalar(
+            sa.select(ServiceOrder.id).where(ServiceOrder.contact_id == self.id).limit(1)
+        ) is None
 
     @property
     def has_account(self) -> bool:

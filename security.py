@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from flask import request, session
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
+from limits import parse_many
 
-from app import db, login_manager
+from app import db, limiter, login_manager
 from models import Contact
 
 MAX_GRANTS = 30
@@ -60,6 +61,13 @@ def can_view(order) -> bool:
     return order.visible_to(contact_id=signed_in_contact_id(), grants=current_grants())
 
 
+def within_limit(setting: str, scope: str, key: str) -> bool:
+    """Counts one attempt for `key` (a typed e-mail, say) against the limits in `setting`.
+    Callers that must stay neutral simply skip the work when this says no."""
+    items = parse_many(current_app.config[setting])
+    return all(limiter.limiter.hit(item, scope, key) for item in items)
+
+
 def is_safe_next(target: str | None) -> bool:
     """Only paths on this site: no scheme, no host, no protocol-relative or backslash tricks."""
     if not target or not target.startswith("/") or target.startswith("//"):
@@ -81,6 +89,13 @@ def load_contact(user_id: str):
     return contact
 
 
+def _ask_to_sign_in():
+    # Only the path goes into `next` (Flask-Login's default is the whole URL, host included).
+    flash("Entre com o link enviado ao seu e-mail para ver esta página.", "info")
+    next_path = request.full_path.rstrip("?")
+    return redirect(url_for("account.sign_in", next=next_path if is_safe_next(next_path) else None))
+
+
 def set_security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -98,7 +113,6 @@ def set_security_headers(response):
 
 
 def init_app(app) -> None:
-    login_manager.login_view = "account.sign_in"
-    login_manager.login_message = "Entre para continuar."
+    login_manager.unauthorized_handler(_ask_to_sign_in)
     login_manager.session_protection = "basic"
     app.after_request(set_security_headers)

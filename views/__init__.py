@@ -3,11 +3,13 @@
 
 def register_blueprints(app) -> None:
     from models import OfficeSetting
+    from views import account, public
     from views import os as os_views
-    from views import public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(os_views.bp)
+    app.register_blueprint(account.bp)
+    account.register_context(app)
     if app.config["ENV_NAME"] == "development":
         from views import dev
 

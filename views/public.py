@@ -9,19 +9,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from limits import parse_many
 from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app import db, limiter
 from models import ServiceOrder, normalize_email
 from notifications import send_access_link
+from security import within_limit
+from views.fields import email_field, strip
 
 bp = Blueprint("public", __name__)
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def valid_number(form, field):
@@ -30,18 +27,10 @@ def valid_number(form, field):
 
 
 class StatusCheckForm(FlaskForm):
-    email = StringField(
-        "Endereço de E-mail",
-        filters=[_strip],
-        validators=[
-            DataRequired("Informe seu endereço de e-mail."),
-            Length(max=254, message="O endereço de e-mail pode ter no máximo 254 caracteres."),
-            Email("Informe um endereço de e-mail válido, por exemplo nome@exemplo.com.br."),
-        ],
-    )
+    email = email_field()
     number = StringField(
         "Número da O.S.",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired("Informe o número da O.S."),
             Length(max=20, message="Informe o número da O.S. com até 8 dígitos, por exemplo 00002172."),
@@ -67,7 +56,9 @@ def status_check():
     if not form.validate():
         return render_template("public/home.html", form=form), 422
     email = normalize_email(form.email.data)
-    if _within_email_limit(email):
+    # Past the per-address limit nothing is looked up and the answer stays the same, so
+    # guessing numbers for one address from many IPs is slow.
+    if within_limit("RATELIMIT_STATUS_CHECK_PER_EMAIL", "status-check-email", email):
         number = ServiceOrder.parse_number(form.number.data)
         order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == number))
         if order is not None and order.contact.email == email:
@@ -75,12 +66,6 @@ def status_check():
             db.session.commit()
     return redirect(url_for("public.status_check_sent"), 303)
 
-
-def _within_email_limit(email: str) -> bool:
-    """Checks per typed e-mail, from any number of IPs. Past the limit the answer stays
-    the same and nothing is looked up, so guessing numbers for one address is slow."""
-    limits = parse_many(current_app.config["RATELIMIT_STATUS_CHECK_PER_EMAIL"])
-    return all(limiter.limiter.hit(item, "status-check-email", email) for item in limits)
 
 
 @bp.get("/verificar/enviado")

@@ -1,0 +1,105 @@
+"""End to end in Chromium: register → confirm from the received e-mail → the O.S. (n) list with
+an O.S. opened earlier by `flask os new` → filter → open → sign out → sign in by link."""
+
+import os
+
+import pytest
+
+from conftest import deliver
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("SCREENSHOT_DIR")
+
+
+def shot(page, name):
+    if SHOTS:  # set SCREENSHOT_DIR to look at the pages these tests walk through
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def mailed_link(app, mailbox, address, marker):
+    deliver(app)
+    links = [l for m in mailbox.to(address) for l in mailbox.links(m) if marker in l]
+    assert links, f"no {marker} link mailed to {address}"
+    return links[-1]
+
+
+def test_register_confirm_list_filter_open_sign_out_and_in(app, runner, catalogue, live_server, page, mailbox):
+    result = runner.invoke(args=["os", "new", "--email", "eliane@exemplo.com.br", "--name", "Eliane Barbosa",
+                                 "--subject", "IPVA - 1º Emplacamento", "--message", "Pedido por telefone",
+                                 "--phone", "(69) 3211-0000"])
+    by_phone = result.output.strip()
+    result = runner.invoke(args=["os", "new", "--email", "eliane@exemplo.com.br", "--name", "Eliane Barbosa",
+                                 "--subject", "Outros assuntos", "--message", "Outra dúvida"])
+    other = result.output.strip()
+    mailbox.clear()
+
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="cadastre-se").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Registro de conta"
+    page.get_by_label("Endereço de e-mail").fill("eliane@exemplo.com.br")
+    page.get_by_label("Nome completo").fill("Eliane Barbosa")
+    page.get_by_label("Número de telefone").fill("(69) 3211-0000")
+    page.get_by_role("button", name="Cadastrar").click()
+    assert "Enviamos um link de confirmação" in page.content()
+
+    page.goto(mailed_link(app, mailbox, "eliane@exemplo.com.br", "/cadastro/confirmar/"))
+    page.get_by_role("button", name="Confirmar minha conta").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Conta Confirmada!"
+    assert "Eliane Barbosa" in page.inner_text("header")
+    page.get_by_role("navigation", name="Navegação principal").get_by_role("link", name="O.S. (2)").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "O.S."
+    assert "Mostrando 1 - 2 de 2 O.S." in page.content()
+    assert by_phone in page.inner_text("table") and other in page.inner_text("table")
+    shot(page, "account-list-1366")
+    page.get_by_label("Buscar por número ou assunto").fill("emplacamento")
+    page.get_by_role("button", name="Atualizar").click()
+    assert "q=emplacamento" in page.url
+    assert by_phone in page.inner_text("table") and other not in page.inner_text("table")
+    page.get_by_label("Status").select_option(label="Fechada (0)")
+    page.get_by_role("button", name="Atualizar").click()
+    assert "Sua consulta não retornou nenhum registro" in page.content()
+    page.go_back()
+    assert by_phone in page.inner_text("table")  # back button keeps the filters
+
+    page.get_by_role("link", name=by_phone).click()
+    assert page.get_by_role("heading", level=1).inner_text() == f"O.S. #{by_phone}"
+    assert "Pedido por telefone" in page.inner_text("main")
+
+    page.get_by_role("button", name="Sair").click()
+    assert "Usuário Não Registrado" in page.inner_text("header")
+    page.goto(f"{live_server}/os/{by_phone}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Acesso à O.S."
+
+    mailbox.clear()
+    page.get_by_role("banner").get_by_role("link", name="Entrar").click()
+    page.get_by_label("Endereço de e-mail").fill("eliane@exemplo.com.br")
+    page.get_by_role("button", name="Enviar link de entrada").click()
+    assert "Se houver uma conta com este e-mail" in page.content()
+    page.goto(mailed_link(app, mailbox, "eliane@exemplo.com.br", "/entrar/"))
+    page.get_by_role("button", name="Entrar no sistema").click()
+    assert page.url == f"{live_server}/os"
+    assert "O.S. (2)" in page.inner_text("header")
+
+
+def test_the_list_reads_well_on_a_phone(app, make_order, live_server, browser, mailbox):
+    for _ in range(3):
+        make_order()
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="pt-BR")
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/cadastro")
+        page.get_by_label("Endereço de e-mail").fill("eliane@exemplo.com.br")
+        page.get_by_label("Nome completo").fill("Eliane Barbosa")
+        page.get_by_role("button", name="Cadastrar").click()
+        page.goto(mailed_link(app, mailbox, "eliane@exemplo.com.br", "/cadastro/confirmar/"))
+        page.get_by_role("button", name="Confirmar minha conta").click()
+        page.goto(live_server + "/os")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        shot(page, "account-list-360")
+        assert page.get_by_text("Número da O.S.").first.is_visible()  # the labels of stacked rows
+        page.goto(live_server + "/perfil")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        shot(page, "account-profile-360")
+    finally:
+        context.close()

@@ -1,0 +1,413 @@
+"""Citizen accounts, without passwords: "Registro de conta", its confirmation, "Entrar" by
+e-mailed link, "Sair", the "O.S. (n)" list and "Perfil".
+
+Every answer about an address is the same whether or not an account exists. E-mailed links
+only show a page with a button on GET and act on POST, so an e-mail scanner that opens a
+link first neither uses it up nor signs itself in. A sign-in link works once; all links die
+when the contact's `link_version` is raised ("Sair de todos os dispositivos", a new e-mail).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import (Blueprint, current_app, flash, has_request_context, redirect, render_template,
+                   request, session, url_for)
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
+from wtforms import SubmitField
+
+from app import db, limiter
+from models import Contact, ServiceOrder, Status, Subject, ThreadEntry, normalize_email, utcnow
+from outbox import queue_mail
+from security import is_safe_next, within_limit
+from tokens import TokenError, TokenExpired, external_url, make_token, read_token
+from views.fields import email_field, extension_field, name_field, phone_field
+
+bp = Blueprint("account", __name__)
+
+PER_PAGE = 20
+SORTS = {"numero": ServiceOrder.number, "data": ServiceOrder.created_at}
+
+
+class RegisterForm(FlaskForm):
+    email = email_field("Endereço de e-mail")
+    name = name_field()
+    phone = phone_field()
+    extension = extension_field()
+    submit = SubmitField("Cadastrar")
+
+
+class SignInForm(FlaskForm):
+    email = email_field("Endereço de e-mail")
+    submit = SubmitField("Enviar link de entrada")
+
+
+class ProfileForm(FlaskForm):
+    email = email_field("Endereço de e-mail")
+    name = name_field()
+    phone = phone_field()
+    extension = extension_field()
+    submit = SubmitField("Salvar alterações")
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the button that turns an e-mailed link into an action."""
+
+
+def _limit(setting: str):
+    return lambda: current_app.config[setting]
+
+
+def _hours(setting: str) -> int:
+    return current_app.config[setting] // 3600
+
+
+def _sign_in(contact: Contact) -> None:
+    session.pop("grants", None)  # the account sees its own O.S.; nothing else lingers
+    login_user(contact)
+    session.permanent = True
+
+
+# --- Registro de conta ------------------------------------------------------------------
+
+@bp.route("/cadastro", methods=["GET", "POST"])
+@limiter.limit(_limit("RATELIMIT_ACCOUNT"), methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("account.orders"))
+    form = RegisterForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("account/register.html", form=form), 422
+        email = normalize_email(form.email.data)
+        if within_limit("RATELIMIT_ACCOUNT_PER_EMAIL", "account-email", email):
+            _send_registration_mail(email, form)
+            db.session.commit()
+        return redirect(url_for("account.register_sent"), 303)
+    return render_template("account/register.html", form=form)
+
+
+def _send_registration_mail(email: str, form: RegisterForm) -> None:
+    contact = db.session.scalar(sa.select(Contact).where(Contact.email == email))
+    if contact is not None and contact.has_account:
+        # Same answer on the page; the owner gets a way in instead of a second account.
+        queue_mail("account_exists", contact.email, "Você já possui uma conta", "account_exists",
+                   contact=contact, link=_sign_in_link(contact),
+                   minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60)
+        return
+    # Registering never changes a known contact's details; only the confirmation, which
+    # proves the address, applies what was typed here.
+    contact = Contact.find_or_create(email, form.name.data, form.phone.data, form.extension.data)
+    db.session.flush()
+    token = make_token("confirm", {
+        "c": contact.id, "v": contact.link_version, "n": form.name.data,
+        "p": form.phone.data or "", "x": form.extension.data or "",
+    })
+    queue_mail("account_confirm", contact.email, "Confirme seu cadastro", "account_confirm",
+               name=form.name.data, link=external_url("account.confirm", token=token),
+               hours=_hours("CONFIRM_LINK_MAX_AGE"))
+
+
+@bp.get("/cadastro/enviado")
+def register_sent():
+    return render_template("account/register_sent.html")
+
+
+def _contact_from_token(purpose: str, token: str, setting: str):
+    """(contact, payload) for a valid, unrevoked token; (None, reason) otherwise."""
+    try:
+        payload = read_token(purpose, token, current_app.config[setting])
+    except TokenExpired:
+        return None, "expired"
+    except TokenError:
+        return None, "invalid"
+    contact_id = payload.get("c")
+    contact = db.session.get(Contact, contact_id) if isinstance(contact_id, int) else None
+    if contact is None or contact.link_version != payload.get("v"):
+        return None, "revoked"
+    return contact, payload
+
+
+def _link_problem(reason: str, kind: str):
+    status = 400 if reason == "invalid" else 410
+    return render_template("account/link_problem.html", reason=reason, kind=kind), status
+
+
+@bp.route("/cadastro/confirmar/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    contact, payload = _contact_from_token("confirm", token, "CONFIRM_LINK_MAX_AGE")
+    if contact is None:
+        return _link_problem(payload, "confirm")
+    if contact.has_account:
+        return render_template("account/already_confirmed.html"), 409
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        contact.name = str(payload.get("n") or contact.name)[:120]
+        contact.phone = str(payload.get("p") or "")[:40] or contact.phone
+        contact.extension = str(payload.get("x") or "")[:10] or contact.extension
+        contact.confirmed_at = utcnow()
+        contact.sign_in_count += 1
+        db.session.commit()
+        _sign_in(contact)
+        return redirect(url_for("account.confirmed"), 303)
+    return render_template("account/confirm.html", form=form, name=payload.get("n"))
+
+
+@bp.get("/conta/confirmada")
+@login_required
+def confirmed():
+    return render_template("account/confirmed.html")
+
+
+# --- Entrar / Sair --------------------------------------------------------------------------
+
+def _sign_in_link(contact: Contact, next_path: str | None = None) -> str:
+    token = make_token("signin", {"c": contact.id, "v": contact.link_version,
+                                  "s": contact.sign_in_count, "n": next_path or ""})
+    return external_url("account.sign_in_link", token=token)
+
+
+@bp.route("/entrar", methods=["GET", "POST"])
+@limiter.limit(_limit("RATELIMIT_ACCOUNT"), methods=["POST"])
+def sign_in():
+    next_path = request.args.get("next")
+    if not is_safe_next(next_path):
+        next_path = None
+    if current_user.is_authenticated:
+        return redirect(next_path or url_for("account.orders"))
+    form = SignInForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("account/sign_in.html", form=form), 422
+        email = normalize_email(form.email.data)
+        if within_limit("RATELIMIT_ACCOUNT_PER_EMAIL", "account-email", email):
+            contact = db.session.scalar(sa.select(Contact).where(Contact.email == email))
+            if contact is not None and contact.has_account:
+                queue_mail("sign_in", contact.email, "Seu link para entrar", "sign_in",
+                           contact=contact, link=_sign_in_link(contact, next_path),
+                           minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60)
+                db.session.commit()
+        return redirect(url_for("account.sign_in_sent"), 303)
+    return render_template("account/sign_in.html", form=form)
+
+
+@bp.get("/entrar/enviado")
+def sign_in_sent():
+    return render_template("account/sign_in_sent.html")
+
+
+@bp.route("/entrar/<token>", methods=["GET", "POST"])
+def sign_in_link(token: str):
+    contact, payload = _contact_from_token("signin", token, "SIGN_IN_LINK_MAX_AGE")
+    if contact is not None and (not contact.has_account or payload.get("s") != contact.sign_in_count):
+        contact, payload = None, "used"
+    if contact is None:
+        return _link_problem(payload, "signin")
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        contact.sign_in_count += 1  # this link, and any older one, stops working
+        db.session.commit()
+        _sign_in(contact)
+        next_path = payload.get("n")
+        return redirect(next_path if is_safe_next(next_path) else url_for("account.orders"), 303)
+    return render_template("account/sign_in_link.html", form=form, contact=contact)
+
+
+@bp.post("/sair")
+def sign_out():
+    logout_user()
+    session.clear()
+    flash("Você saiu do sistema.", "info")
+    return redirect(url_for("public.home"), 303)
+
+
+@bp.post("/sair/todos")
+@login_required
+def sign_out_everywhere():
+    contact = db.session.get(Contact, current_user.id)
+    contact.link_version += 1  # every session and every e-mailed link of this contact dies
+    db.session.commit()
+    _sign_in(contact)
+    flash("Você saiu de todos os outros dispositivos e os links enviados antes deixaram de valer.",
+          "info")
+    return redirect(url_for("account.profile"), 303)
+
+
+# --- O.S. (n) -------------------------------------------------------------------------------
+
+def status_counts(contact_id: int) -> dict[Status, int]:
+    rows = db.session.execute(
+        sa.select(ServiceOrder.status, sa.func.count())
+        .where(ServiceOrder.contact_id == contact_id)
+        .group_by(ServiceOrder.status)
+    ).all()
+    counts = {status: 0 for status in Status}
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def _list_params() -> dict:
+    """Filters, sort and page from the query string, with anything odd ignored."""
+    args = request.args
+    status = args.get("status", "")
+    status = status if status in {s.value for s in Status} else ""
+    sort = args.get("ordem", "data")
+    sort = sort if sort in SORTS else "data"
+    direction = args.get("direcao", "desc")
+    direction = direction if direction in ("asc", "desc") else "desc"
+    page = args.get("pagina", "1")
+    page = int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1
+    query = args.get("q", "").strip()[:100]
+    return {"status": status, "ordem": sort, "direcao": direction, "pagina": max(page, 1),
+            "q": query}
+
+
+def _search_condition(query: str):
+    """A number (whole or part) or words of the subject."""
+    conditions = [Subject.name.ilike(f"%{_escape_like(query)}%", escape="\\")]
+    digits = query.lstrip("#").strip()
+    if digits.isascii() and digits.isdigit() and len(digits) <= 8:
+        # The number as shown, zero-padded to 8 digits, so "217" finds 00002172.
+        padded = sa.func.substr(sa.cast(ServiceOrder.number + 100_000_000, sa.String), 2)
+        conditions.append(padded.contains(digits, autoescape=True))
+    return sa.or_(*conditions)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@bp.get("/os")
+@login_required
+def orders():
+    params = _list_params()
+    counts = status_counts(current_user.id)
+    stmt = (
+        sa.select(ServiceOrder)
+        .join(Subject, ServiceOrder.subject_id == Subject.id)
+        .where(ServiceOrder.contact_id == current_user.id)
+        .options(joinedload(ServiceOrder.subject), joinedload(ServiceOrder.department))
+    )
+    if params["status"]:
+        stmt = stmt.where(ServiceOrder.status == Status(params["status"]))
+    if params["q"]:
+        stmt = stmt.where(_search_condition(params["q"]))
+    column = SORTS[params["ordem"]]
+    order = column.asc() if params["direcao"] == "asc" else column.desc()
+    stmt = stmt.order_by(order, ServiceOrder.id.asc() if params["direcao"] == "asc" else ServiceOrder.id.desc())
+    if params["q"]:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    else:  # the counts per status already say how many there are
+        total = counts[Status(params["status"])] if params["status"] else sum(counts.values())
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(params["pagina"], pages)
+    items = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    first = (page - 1) * PER_PAGE + 1 if items else 0
+    return render_template(
+        "account/orders.html", items=items, counts=counts, params=params, total=total,
+        page=page, pages=pages, first=first, last=first + len(items) - 1 if items else 0,
+        list_url=_list_url,
+    )
+
+
+def _list_url(params: dict, **changes) -> str:
+    merged = {**params, **changes}
+    defaults = {"status": "", "ordem": "data", "direcao": "desc", "pagina": 1, "q": ""}
+    query = {k: v for k, v in merged.items() if v != defaults[k]}
+    return url_for("account.orders") + ("?" + urlencode(query) if query else "")
+
+
+# --- Perfil ----------------------------------------------------------------------------------
+
+def _email_digest(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
+@bp.route("/perfil", methods=["GET", "POST"])
+@login_required
+def profile():
+    contact = db.session.get(Contact, current_user.id)
+    form = ProfileForm(obj=contact)
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("account/profile.html", form=form, contact=contact), 422
+        contact.name = form.name.data
+        contact.phone = form.phone.data or None
+        contact.extension = form.extension.data or None
+        new_email = normalize_email(form.email.data)
+        message = "Seus dados foram salvos."
+        if new_email != contact.email:
+            contact.pending_email = new_email
+            token = make_token("email", {"c": contact.id, "v": contact.link_version,
+                                         "e": _email_digest(new_email)})
+            queue_mail("email_change_confirm", new_email, "Confirme seu novo e-mail",
+                       "email_change_confirm", contact=contact, new_email=new_email,
+                       link=external_url("account.confirm_email", token=token),
+                       hours=_hours("CONFIRM_LINK_MAX_AGE"))
+            queue_mail("email_change_notice", contact.email, "Pedido de troca de e-mail",
+                       "email_change_notice", contact=contact)
+            message = (f"Seus dados foram salvos. Enviamos um link de confirmação para {new_email}; "
+                       "o e-mail da conta só muda quando ele for aberto.")
+        db.session.commit()
+        flash(message, "info")
+        return redirect(url_for("account.profile"), 303)
+    form.email.data = contact.email
+    return render_template("account/profile.html", form=form, contact=contact)
+
+
+@bp.route("/perfil/email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    contact, payload = _contact_from_token("email", token, "CONFIRM_LINK_MAX_AGE")
+    if contact is not None and (not contact.pending_email
+                                or _email_digest(contact.pending_email) != payload.get("e")):
+        contact, payload = None, "used"
+    if contact is None:
+        return _link_problem(payload, "email")
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        new_email = contact.pending_email
+        other = db.session.scalar(sa.select(Contact).where(Contact.email == new_email))
+        if other is not None and other.has_account:
+            contact.pending_email = None
+            db.session.commit()
+            return render_template("account/email_taken.html", email=new_email), 409
+        if other is not None:
+            _merge_into(other, contact)
+        contact.email = new_email  # raises link_version: links to the old address die
+        contact.pending_email = None
+        db.session.commit()
+        _sign_in(contact)
+        flash(f"Seu e-mail agora é {new_email}.", "info")
+        return redirect(url_for("account.profile"), 303)
+    return render_template("account/confirm_email.html", form=form, new_email=contact.pending_email)
+
+
+def _merge_into(source: Contact, target: Contact) -> None:
+    """The O.S. opened with an address become the account's once it proves that address."""
+    db.session.execute(sa.update(ServiceOrder).where(ServiceOrder.contact_id == source.id)
+                       .values(contact_id=target.id))
+    db.session.execute(sa.update(ThreadEntry).where(ThreadEntry.contact_id == source.id)
+                       .values(contact_id=target.id))
+    db.session.delete(source)
+    db.session.flush()
+
+
+def order_count(contact_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(ServiceOrder.id)).where(ServiceOrder.contact_id == contact_id)
+    )
+
+
+def register_context(app) -> None:
+    @app.context_processor
+    def account_context():
+        # E-mails are rendered from commands too, where there is no browser to speak of.
+        if has_request_context() and current_user.is_authenticated:
+            return {"my_order_count": order_count(current_user.id),
+                    "sign_out_form": ConfirmForm()}
+        return {}
+
