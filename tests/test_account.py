@@ -383,3 +383,28 @@ def test_header_shows_name_profile_count_and_sign_out(app, client, make_order, m
     assert "Eliane Barbosa" in html and ">Perfil<" in html and "O.S. (2)" in html
     assert re.search(r'<form method="post" action="/sair"', html)
     assert "Usuário Não Registrado" not in html
+
+
+def test_sign_in_requests_are_limited_per_address_without_changing_the_answer(app, client, mailbox):
+    registered(app, client, mailbox)
+    client.post("/sair", data={"csrf_token": csrf_token(client, "/perfil")})
+    app.config["RATELIMIT_ACCOUNT_PER_EMAIL"] = "2 per hour"
+    mailbox.clear()
+    answers = set()
+    for _ in range(4):
+        other_ip = app.test_client()
+        answers.add(other_ip.post("/entrar", data={"csrf_token": csrf_token(other_ip, "/entrar"),
+                                                   "email": "eliane@exemplo.com.br"}).headers["Location"])
+    deliver(app)
+    assert answers == {"/entrar/enviado"}
+    assert len(mailbox.to("eliane@exemplo.com.br")) == 2
+
+
+def test_sign_in_requests_are_limited_per_ip_in_portuguese(app, client):
+    app.config["RATELIMIT_ACCOUNT"] = "2 per minute"
+    token = csrf_token(client, "/entrar")
+    for _ in range(2):
+        client.post("/entrar", data={"csrf_token": token, "email": "a@exemplo.com.br"})
+    response = client.post("/entrar", data={"csrf_token": token, "email": "a@exemplo.com.br"})
+    assert response.status_code == 429
+    assert "Muitas tentativas" in response.get_data(as_text=True)
