@@ -48,7 +48,10 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     from config import CONFIGS, INSTANCE_DIR
 
-    config_name = config_name or os.environ.get("APP_ENV", "production")
+    # Production unless told otherwise, except under the `flask` command (which sets
+    # FLASK_RUN_FROM_CLI), whose default is development, like `.flaskenv` says.
+    from_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    config_name = config_name or os.environ.get("APP_ENV") or ("development" if from_cli else "production")
     if config_name not in CONFIGS:
         raise RuntimeError(f"APP_ENV desconhecido: {config_name!r} (use development ou production)")
     config_class = CONFIGS[config_name]
@@ -63,6 +66,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind nginx: the client's address and scheme come from the proxy's headers, so the
+        # per-IP limits see citizens, not the proxy. The host never comes from a header.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)

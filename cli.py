@@ -28,10 +28,22 @@ mail_cli = AppGroup("mail", help="Entrega dos e-mails do outbox.")
 
 
 def _valid_email(value: str) -> str:
+    if len(value) > 254:
+        raise click.BadParameter("e-mail com mais de 254 caracteres")
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise click.BadParameter(f"e-mail inválido: {exc}") from None
+
+
+def _text(value: str, option: str, maximum: int, required: bool = True) -> str | None:
+    """A trimmed option value that fits its column, or a clear error."""
+    value = (value or "").strip()
+    if required and not value:
+        raise click.BadParameter("não pode ficar vazio", param_hint=option)
+    if len(value) > maximum:
+        raise click.BadParameter(f"use no máximo {maximum} caracteres", param_hint=option)
+    return value or None
 
 
 def _department_named(name: str) -> Department:
@@ -52,13 +64,14 @@ def _department_named(name: str) -> Department:
 def staff_add(email, name, admin, departments):
     """Cria (ou atualiza) um atendente, que então pede um link de acesso."""
     email = normalize_email(_valid_email(email))
+    name = _text(name, "NAME", 120)
     chosen = [_department_named(d) for d in departments]
     attendant = db.session.scalar(sa.select(Attendant).where(Attendant.email == email))
     created = attendant is None
     if created:
-        attendant = Attendant(email=email, name=name.strip())
+        attendant = Attendant(email=email, name=name)
         db.session.add(attendant)
-    attendant.name = name.strip()
+    attendant.name = name
     attendant.is_admin = attendant.is_admin or admin
     attendant.active = True
     for department in chosen:
@@ -81,10 +94,9 @@ def staff_add(email, name, admin, departments):
 def os_new(email, name, subject, message, phone, channel, department):
     """Abre uma O.S. como a Central de Atendimento, imprime o número e envia o e-mail."""
     email = _valid_email(email)
-    if not name.strip():
-        raise click.BadParameter("informe o nome", param_hint="--name")
-    if not message.strip():
-        raise click.BadParameter("informe a mensagem", param_hint="--message")
+    name = _text(name, "--name", 120)
+    phone = _text(phone, "--phone", 40, required=False)
+    message = _text(message, "--message", 100_000)
     channel_match = [c for c in CHANNELS if c.lower() == channel.strip().lower()]
     if not channel_match:
         raise click.BadParameter(f"use uma de: {', '.join(CHANNELS)}", param_hint="--channel")

@@ -67,15 +67,15 @@ class Config:
             "TIMEZONE": env("TIMEZONE", "America/Porto_Velho"),
             "ACCESS_LINK_MAX_AGE": _env_int("ACCESS_LINK_HOURS", 72) * 3600,
             "ACCESS_LINKS_PER_HOUR": _env_int("ACCESS_LINKS_PER_HOUR", 3),  # per O.S.
+            "ACCESS_LINKS_PER_ADDRESS_HOUR": _env_int("ACCESS_LINKS_PER_ADDRESS_HOUR", 10),
             "CONFIRM_LINK_MAX_AGE": _env_int("CONFIRM_LINK_HOURS", 48) * 3600,
             "SIGN_IN_LINK_MAX_AGE": _env_int("SIGN_IN_LINK_MINUTES", 30) * 60,
             "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 24)),
             "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
             "RATELIMIT_STATUS_CHECK": env("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour"),
-            "RATELIMIT_STATUS_CHECK_PER_EMAIL": env("RATELIMIT_STATUS_CHECK_PER_EMAIL",
-                                                    "10 per hour;30 per day"),
             "RATELIMIT_ACCOUNT": env("RATELIMIT_ACCOUNT", "10 per minute;60 per hour"),
             "RATELIMIT_ACCOUNT_PER_EMAIL": env("RATELIMIT_ACCOUNT_PER_EMAIL", "5 per hour;20 per day"),
+            "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
             "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_MB", 40) * 1024 * 1024,
         }
 
@@ -130,6 +130,7 @@ class ProductionConfig(Config):
         if not app.config["BASE_URL"].startswith("https://"):
             # A plain-http BASE_URL is allowed for an office intranet, but then the
             # secure cookie flags would make sign-in impossible.
+            app.logger.warning("BASE_URL sem https: cookies sem a marca Secure; use https na internet")
             app.config["SESSION_COOKIE_SECURE"] = False
             app.config["REMEMBER_COOKIE_SECURE"] = False
             app.config["SESSION_COOKIE_NAME"] = "os_session"

@@ -495,6 +495,19 @@ class OfficeSetting(db.Model):
         return g.office
 
 
+class AccessRequest(db.Model):
+    """A "Verificar Status da O.S." request, resolved by the mail worker.
+
+    The page only stores the request, so it does the same work, in the same time, whether
+    or not the e-mail and number match; the worker decides and deletes the row.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    number: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxMessage(db.Model):
     """A message waiting for (or done with) delivery. Written in the same transaction as
     the change that causes it; the worker delivers it with retries."""

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app import db
-from models import AuditEvent, OutboxMessage, ServiceOrder, utcnow
+from models import AccessRequest, AuditEvent, OutboxMessage, ServiceOrder, utcnow
 from outbox import queue_mail
 from tokens import external_url, make_token
 
@@ -31,21 +31,44 @@ def _link_hours() -> int:
     return current_app.config["ACCESS_LINK_MAX_AGE"] // 3600
 
 
-def send_access_link(order: ServiceOrder) -> bool:
-    """Queue an access link to the O.S.'s own address, at most a few an hour per O.S.
+def request_access_link(email: str, number: int) -> None:
+    """Store a status check for the worker; the same work whatever the e-mail and number."""
+    db.session.add(AccessRequest(email=email, number=number))
 
-    The cap keeps the status check from being used to flood somebody's mailbox; the
-    person asking sees the same answer either way.
+
+def resolve_access_requests(limit: int = 200) -> int:
+    """Send an access link for each stored request whose e-mail is its O.S.'s; drop the rest."""
+    requests = db.session.scalars(
+        sa.select(AccessRequest).order_by(AccessRequest.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for request in requests:
+        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == request.number))
+        if order is not None and order.contact.email == request.email:
+            send_access_link(order)
+    if requests:
+        db.session.execute(sa.delete(AccessRequest).where(
+            AccessRequest.id.in_([r.id for r in requests])))
+    db.session.commit()
+    return len(requests)
+
+
+def _links_sent_since(since, **where) -> int:
+    conditions = [OutboxMessage.kind == "access_link", OutboxMessage.created_at >= since]
+    conditions += [getattr(OutboxMessage, name) == value for name, value in where.items()]
+    return db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(*conditions))
+
+
+def send_access_link(order: ServiceOrder) -> bool:
+    """Queue an access link to the O.S.'s own address, at most a few an hour per O.S. and
+    per address, so the status check cannot flood a mailbox. Only links actually sent count:
+    wrong guesses for an address never lock its owner out.
     """
     since = utcnow() - timedelta(hours=1)
-    recent = db.session.scalar(
-        sa.select(sa.func.count(OutboxMessage.id)).where(
-            OutboxMessage.service_order_id == order.id,
-            OutboxMessage.kind == "access_link",
-            OutboxMessage.created_at >= since,
-        )
-    )
-    if recent >= current_app.config["ACCESS_LINKS_PER_HOUR"]:
+    config = current_app.config
+    if (_links_sent_since(since, service_order_id=order.id) >= config["ACCESS_LINKS_PER_HOUR"]
+            or _links_sent_since(since, recipient=order.contact.email)
+            >= config["ACCESS_LINKS_PER_ADDRESS_HOUR"]):
         log.info("link de acesso da O.S. %s não reenviado: limite por hora", order.display_number)
         return False
     queue_mail(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import smtplib
 import socket
 import time
 from datetime import timedelta
@@ -27,6 +28,7 @@ from models import OfficeSetting, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=6)
+LEASE = timedelta(minutes=15)
 
 
 def _message_domain() -> str:
@@ -85,19 +87,34 @@ def _build(message: OutboxMessage) -> Message:
     return msg
 
 
-def _due_query(limit: int):
-    now = utcnow()
-    return (
-        sa.select(OutboxMessage)
+def _due_ids(limit: int) -> list[tuple[int, object]]:
+    rows = db.session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.next_attempt_at)
         .where(
             OutboxMessage.sent_at.is_(None),
             OutboxMessage.failed.is_(False),
-            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.next_attempt_at <= utcnow(),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+    ).all()
+    db.session.commit()
+    return [tuple(row) for row in rows]
+
+
+def _claim(message_id: int, seen_due_at) -> OutboxMessage | None:
+    """Take a message for this worker: compare-and-set on its due time, committed before
+    sending, so two workers (on any database) never send the same message. A worker that
+    dies mid-send leaves the lease to expire and the message is tried again."""
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None),
+               OutboxMessage.failed.is_(False), OutboxMessage.next_attempt_at == seen_due_at)
+        .values(next_attempt_at=utcnow() + LEASE)
+        .execution_options(synchronize_session=False)
     )
+    db.session.commit()
+    return db.session.get(OutboxMessage, message_id) if result.rowcount == 1 else None
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -105,54 +122,60 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def deliver_due(limit: int = 50) -> tuple[int, int]:
-    """Send what is due once. Returns (sent, failed attempts)."""
+    """Turn status checks into messages, then send what is due once.
+    Returns (sent, failed attempts)."""
+    from notifications import resolve_access_requests  # the worker decides those, see there
+
+    resolve_access_requests()
     config = current_app.config
-    messages = db.session.scalars(_due_query(limit)).all()
-    if not messages:
-        db.session.rollback()
+    due = _due_ids(limit)
+    if not due:
         return 0, 0
-    if config["MAIL_CATCH"] or not config["MAIL_SERVER"]:
-        if not config["MAIL_CATCH"]:
-            log.warning("MAIL_SERVER não definido: %d mensagens aguardam no outbox", len(messages))
-            db.session.rollback()
-            return 0, 0
-        for message in messages:
-            message.sent_at = utcnow()
+    if config["MAIL_CATCH"]:
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id.in_([i for i, _ in due]))
+            .values(sent_at=utcnow()).execution_options(synchronize_session=False)
+        )
         db.session.commit()
-        return len(messages), 0
+        return len(due), 0
+    if not config["MAIL_SERVER"]:
+        log.warning("MAIL_SERVER não definido: %d mensagens aguardam no outbox", len(due))
+        return 0, 0
 
     sent = errors = 0
+    connection = None
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(config["MAIL_TIMEOUT"])  # Flask-Mail takes no timeout of its own
     try:
-        try:
-            # Settings are read per batch, so a changed SMTP setting needs no restart.
-            connection = Connection(mail.init_mail(config, current_app.debug, current_app.testing))
-            connection.__enter__()
-        except Exception as exc:  # server down, refused, TLS or login failure
-            for message in messages:
+        for message_id, seen_due_at in due:
+            message = _claim(message_id, seen_due_at)
+            if message is None:
+                continue  # another worker has it
+            try:
+                if connection is None:
+                    # Settings are read per batch, so a changed SMTP setting needs no restart.
+                    connection = Connection(mail.init_mail(config, current_app.debug, current_app.testing))
+                    connection.__enter__()
+                connection.send(_build(message))
+            except Exception as exc:  # server down, refused, timeout, a bad recipient
                 _record_failure(message, exc)
-            db.session.commit()
-            return 0, len(messages)
-        try:
-            for message in messages:
-                try:
-                    connection.send(_build(message))
-                except Exception as exc:  # one bad recipient must not stop the batch
-                    _record_failure(message, exc)
-                    errors += 1
-                else:
-                    message.sent_at = utcnow()
-                    message.attempts += 1
-                    sent += 1
                 db.session.commit()
-        finally:
+                errors += 1
+                if isinstance(exc, (OSError, smtplib.SMTPException)) and not isinstance(
+                        exc, smtplib.SMTPRecipientsRefused):
+                    break  # the server is the problem: the rest waits for the next round
+                continue
+            message.sent_at = utcnow()
+            message.attempts += 1
+            sent += 1
+            db.session.commit()
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+        if connection is not None and connection.host is not None:
             try:
                 connection.__exit__(None, None, None)
             except Exception:
-                pass
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
+                pass  # the messages are already recorded; a failed QUIT changes nothing
     return sent, errors
 
 

@@ -42,7 +42,8 @@ def add_grant(order) -> None:
     grants = [g for g in session.get("grants", []) if g[0] != order.id]
     grants.append([order.id, order.contact_id, order.contact.link_version])
     session["grants"] = grants[-MAX_GRANTS:]
-    session.permanent = True
+    # Not `permanent`: the grant ends when the browser closes (a shared office PC), and
+    # SESSION_HOURS after it was given at the latest.
 
 
 def current_grants() -> list[Grant]:
@@ -104,7 +105,7 @@ def set_security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-    if request.url_rule is None or request.endpoint != "static":
+    if request.endpoint != "static":
         # Pages carry personal data: no shared or back-forward caches keep them.
         headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:

@@ -1,5 +1,6 @@
 """Access links: signed, expiring, bound to one O.S. and its e-mail, revocable, scanner-safe."""
 
+import re
 import time
 
 import sqlalchemy as sa
@@ -61,8 +62,9 @@ def test_the_link_opens_that_os_only(app, client, make_order, mailbox):
 
 def test_a_missing_os_and_a_forbidden_one_look_the_same(client, make_order):
     number = make_order()
-    forbidden = client.get(f"/os/{number}").get_data(as_text=True)
-    missing = client.get("/os/99999999").get_data(as_text=True)
+    token = re.compile(r'name="csrf_token" type="hidden" value="[^"]+"')  # signed with the time
+    forbidden = token.sub("", client.get(f"/os/{number}").get_data(as_text=True))
+    missing = token.sub("", client.get("/os/99999999").get_data(as_text=True))
     assert forbidden.replace(number, "X") == missing.replace("99999999", "X")
 
 
@@ -132,4 +134,15 @@ def test_changing_the_contacts_email_kills_old_links(app, client, make_order, ma
         contact.email = "eliane.nova@exemplo.com.br"
         db.session.commit()
     assert client.get(path_of(link)).status_code == 410
+    assert client.get(f"/os/{number}").status_code == 403
+
+
+def test_access_ends_with_the_browser_and_a_guest_can_sign_out(app, client, make_order, mailbox):
+    number = make_order()
+    response = client.get(path_of(request_link(app, client, mailbox, "eliane@exemplo.com.br", number)))
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires" not in cookie and "Max-Age" not in cookie  # a browser-session cookie
+    page = client.get(f"/os/{number}").get_data(as_text=True)
+    assert 'action="/sair"' in page
+    client.post("/sair", data={"csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)})
     assert client.get(f"/os/{number}").status_code == 403

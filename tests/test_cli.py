@@ -98,3 +98,19 @@ def test_db_upgrade_builds_the_schema_the_models_describe(app, runner):
         assert diff == []
         connection.execute(sa.text("DROP TABLE alembic_version"))
         connection.commit()
+
+
+def test_os_new_refuses_values_too_long_with_a_message(runner, catalogue):
+    for option, value in (("--name", "N" * 500), ("--phone", "9" * 60)):
+        options = {"--email": "a@exemplo.com.br", "--name": "Ana", "--subject": "Outros assuntos",
+                   "--message": "Oi", option: value}
+        result = runner.invoke(args=["os", "new", *[x for pair in options.items() for x in pair]])
+        assert result.exit_code == 2, (option, result.output)
+        assert "no máximo" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_staff_add_refuses_an_empty_name(runner):
+    result = runner.invoke(args=["staff", "add", "x@exemplo.gov.br", "  "])
+    assert result.exit_code == 2
+    assert "não pode ficar vazio" in result.output

@@ -127,3 +127,34 @@ def test_mail_send_command_delivers_what_is_due(app, runner, make_order, mailbox
     assert result.exit_code == 0, result.output
     assert "enviadas: 1, falhas: 0" in result.output
     assert len(mailbox.messages) == 1
+
+
+def test_two_workers_at_once_send_each_message_once(app, make_order, mailbox, smtp_server):
+    import threading
+    import time as clock
+
+    number = make_order()
+    app.config.update(ACCESS_LINKS_PER_HOUR=100, ACCESS_LINKS_PER_ADDRESS_HOUR=100)
+    with app.test_request_context():
+        order = order_by_number(number)
+        for _ in range(12):
+            send_access_link(order)
+        db.session.commit()
+    original = mailbox.handle_DATA
+
+    async def slow(server, session, envelope):  # a slow server widens the race
+        clock.sleep(0.05)
+        return await original(server, session, envelope)
+
+    mailbox.handle_DATA = slow
+    results = []
+    try:
+        workers = [threading.Thread(target=lambda: results.append(deliver(app))) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        mailbox.handle_DATA = original
+    ids = [m["Message-ID"] for m in mailbox.messages]
+    assert sum(sent for sent, _ in results) == len(ids) == len(set(ids))

@@ -101,3 +101,54 @@ def test_production_sets_secure_cookies_behind_https(monkeypatch):
 ])
 def test_only_local_paths_are_safe_redirect_targets(target, safe):
     assert is_safe_next(target) is safe
+
+
+def test_untouched_fields_are_not_announced_as_invalid(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "aria-invalid" not in html
+    assert '="None"' not in html
+
+
+def test_error_pages_keep_their_status_and_headers(client):
+    response = client.delete("/")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+
+
+def test_behind_a_trusted_proxy_limits_count_each_citizen(app, tmp_path, smtp_server):
+    from conftest import csrf_token
+
+    proxied = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                         UPLOAD_DIR=str(tmp_path / "up"), TRUSTED_PROXIES=1,
+                         RATELIMIT_STATUS_CHECK="2 per minute")
+    statuses = {}
+    for citizen in ("200.1.1.1", "200.2.2.2"):
+        client = proxied.test_client()
+        token = csrf_token(client)
+        for _ in range(2):
+            response = client.post("/verificar", data={"csrf_token": token, "email": "a@exemplo.com.br",
+                                                       "number": "1"},
+                                   headers={"X-Forwarded-For": citizen})
+            statuses.setdefault(citizen, []).append(response.status_code)
+    with proxied.app_context():
+        from app import db
+
+        db.session.remove()
+        db.engine.dispose()
+    assert statuses == {"200.1.1.1": [303, 303], "200.2.2.2": [303, 303]}
+
+
+def test_the_flask_command_lists_our_commands_without_settings(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "SECRET_KEY", "DATABASE_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    result = subprocess.run([flask, "--app", "app", "--help"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for command in ("db", "demo", "mail", "os", "staff"):
+        assert f"  {command} " in result.stdout, command

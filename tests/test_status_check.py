@@ -127,17 +127,44 @@ def test_healthz_answers_when_the_database_does(client):
     assert response.get_json() == {"status": "ok"}
 
 
-def test_per_email_limit_stops_number_guessing_but_answers_the_same(app, make_order, mailbox):
-    app.config["RATELIMIT_STATUS_CHECK_PER_EMAIL"] = "3 per hour"
+def test_the_request_does_the_same_work_whether_or_not_the_pair_matches(app, client, make_order):
     number = make_order()
-    answers = set()
-    for i in range(3):  # guesses from "different" browsers use up the address's allowance
-        guesser = app.test_client()
-        answers.add(post_check(guesser, "eliane@exemplo.com.br", f"{90000000 + i}").headers["Location"])
-    citizen = app.test_client()
-    answers.add(post_check(citizen, "ELIANE@exemplo.com.br", number).headers["Location"])
-    assert len(answers) == 1
+    from models import AccessRequest
+
+    def rows():
+        with app.app_context():
+            return (db.session.scalar(sa.select(sa.func.count(AccessRequest.id))),
+                    db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))))
+
+    token = csrf_token(client)
+    post_check(client, "eliane@exemplo.com.br", number, token)
+    assert rows() == (1, 0)  # nothing decided, nothing rendered while the citizen waits
+    post_check(client, "outra@exemplo.com.br", number, token)
+    assert rows() == (2, 0)
     deliver(app)
-    assert mailbox.messages == []
-    other = post_check(citizen, "joao@exemplo.com.br", "1")
-    assert other.status_code == 303  # other addresses are not affected
+    assert rows() == (0, 1)  # the worker sent the one match and forgot both requests
+
+
+def test_wrong_guesses_for_an_address_never_lock_its_owner_out(app, make_order, mailbox):
+    app.config["RATELIMIT_STATUS_CHECK"] = "1000 per minute"  # guesses from many addresses
+    number = make_order()
+    for i in range(25):
+        guesser = app.test_client()
+        post_check(guesser, "eliane@exemplo.com.br", f"{90000000 + i}")
+    post_check(app.test_client(), "eliane@exemplo.com.br", number)
+    deliver(app)
+    assert len(mailbox.to("eliane@exemplo.com.br")) == 1
+
+
+def test_links_to_one_address_are_capped_per_hour(app, make_order, mailbox):
+    app.config["ACCESS_LINKS_PER_ADDRESS_HOUR"] = 2
+    numbers = [make_order() for _ in range(3)]
+    for number in numbers:
+        post_check(app.test_client(), "eliane@exemplo.com.br", number)
+    deliver(app)
+    assert len(mailbox.to("eliane@exemplo.com.br")) == 2
+
+
+def test_a_get_on_the_status_check_address_goes_home(client):
+    response = client.get("/verificar")
+    assert response.status_code == 302 and response.headers["Location"] == "/"

@@ -406,8 +406,11 @@ def register_context(app) -> None:
     @app.context_processor
     def account_context():
         # E-mails are rendered from commands too, where there is no browser to speak of.
-        if has_request_context() and current_user.is_authenticated:
-            return {"my_order_count": order_count(current_user.id),
-                    "sign_out_form": ConfirmForm()}
+        if not has_request_context():
+            return {}
+        if current_user.is_authenticated:
+            return {"my_order_count": order_count(current_user.id), "sign_out_form": ConfirmForm()}
+        if session.get("grants"):  # a guest who opened an O.S. can end that access too
+            return {"sign_out_form": ConfirmForm()}
         return {}
 

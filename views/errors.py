@@ -17,18 +17,20 @@ MESSAGES = {
     403: ("Acesso negado", "Você não tem permissão para ver esta página."),
     404: ("Página não encontrada", "O endereço pode estar incorreto ou a página não existe mais."),
     405: ("Ação não permitida", "Esta página não aceita esse tipo de envio."),
-    413: ("Envio grande demais", "Os arquivos enviados passam do limite. Envie arquivos menores."),
+    413: ("Envio grande demais", "O envio passa do limite de tamanho. Se anexou arquivos, envie arquivos menores ou menos arquivos de cada vez."),
     429: ("Muitas tentativas", "Você fez muitas tentativas em pouco tempo. Aguarde alguns minutos e tente novamente."),
     500: ("Erro interno", "Ocorreu um erro inesperado. Tente novamente em instantes."),
 }
 
 
-def _render(code: int, title: str | None = None, message: str | None = None):
-    default_title, default_message = MESSAGES.get(code, MESSAGES[400])
+def _render(code: int, title: str | None = None, message: str | None = None, headers=None):
+    fallback = MESSAGES[500] if code >= 500 else MESSAGES[400]
+    default_title, default_message = MESSAGES.get(code, fallback)
     return (
         render_template("errors/error.html", code=code, title=title or default_title,
                         message=message or default_message),
         code,
+        headers or {},
     )
 
 
@@ -52,10 +54,13 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        return _render(error.code if error.code in MESSAGES else 400)
+        # Keep the status and headers that matter (Allow on 405, Content-Range on 416).
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return _render(error.code or 400, headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(error):
         db.session.rollback()
-        log.exception("erro inesperado em %s", request.path)
+        # The rule, not the path: paths of e-mailed links carry tokens.
+        log.exception("erro inesperado em %s", request.url_rule.rule if request.url_rule else "?")
         return _render(500)

@@ -24,11 +24,16 @@ from views.public import StatusCheckForm
 bp = Blueprint("os", __name__)
 
 
-def _link_problem(reason: str, number: int | None = None, status: int = 400):
+def _status_form(number: int | None) -> StatusCheckForm:
+    """The status-check form, with the O.S. number filled in when we know it."""
     form = StatusCheckForm(formdata=None)
     if number is not None:
         form.number.data = format_number(number)
-    return render_template("os/link_invalid.html", reason=reason, form=form), status
+    return form
+
+
+def _link_problem(reason: str, number: int | None = None, status: int = 400):
+    return render_template("os/link_invalid.html", reason=reason, form=_status_form(number)), status
 
 
 @bp.get("/acesso/<token>")
@@ -60,12 +65,17 @@ def _order_from_payload(payload) -> ServiceOrder | None:
 
 
 def _visible_order_or_none(numero: str) -> ServiceOrder | None:
+    """The O.S. if this browser may see it. Access is decided on the bare row, before the
+    page's data is loaded, so a forbidden O.S. costs what a missing one does."""
     number = ServiceOrder.parse_number(numero)
     if number is None:
         return None
-    order = db.session.scalar(
+    order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == number))
+    if order is None or not can_view(order):
+        return None
+    return db.session.scalar(
         sa.select(ServiceOrder)
-        .where(ServiceOrder.number == number)
+        .where(ServiceOrder.id == order.id)
         .options(
             selectinload(ServiceOrder.contact),
             selectinload(ServiceOrder.department),
@@ -73,19 +83,13 @@ def _visible_order_or_none(numero: str) -> ServiceOrder | None:
             selectinload(ServiceOrder.field_values),
             selectinload(ServiceOrder.entries).selectinload(ThreadEntry.attachments),
         )
+        .execution_options(populate_existing=True)
     )
-    if order is None or not can_view(order):
-        return None
-    return order
 
 
 def _no_access(numero: str):
     """The same answer for an O.S. that does not exist and one this browser may not see."""
-    number = ServiceOrder.parse_number(numero)
-    form = StatusCheckForm(formdata=None)
-    if number is not None:
-        form.number.data = format_number(number)
-    return render_template("os/no_access.html", form=form), 403
+    return render_template("os/no_access.html", form=_status_form(ServiceOrder.parse_number(numero))), 403
 
 
 @bp.get("/os/<numero>")

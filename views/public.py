@@ -10,12 +10,11 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, ValidationError
 
 from app import db, limiter
 from models import ServiceOrder, normalize_email
-from notifications import send_access_link
-from security import within_limit
+from notifications import request_access_link, resolve_access_requests
 from views.fields import email_field, strip
 
 bp = Blueprint("public", __name__)
@@ -31,11 +30,7 @@ class StatusCheckForm(FlaskForm):
     number = StringField(
         "Número da O.S.",
         filters=[strip],
-        validators=[
-            DataRequired("Informe o número da O.S."),
-            Length(max=20, message="Informe o número da O.S. com até 8 dígitos, por exemplo 00002172."),
-            valid_number,
-        ],
+        validators=[DataRequired("Informe o número da O.S."), valid_number],
     )
     submit = SubmitField("Enviar link de acesso")
 
@@ -55,16 +50,18 @@ def status_check():
     form = StatusCheckForm()
     if not form.validate():
         return render_template("public/home.html", form=form), 422
-    email = normalize_email(form.email.data)
-    # Past the per-address limit nothing is looked up and the answer stays the same, so
-    # guessing numbers for one address from many IPs is slow.
-    if within_limit("RATELIMIT_STATUS_CHECK_PER_EMAIL", "status-check-email", email):
-        number = ServiceOrder.parse_number(form.number.data)
-        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == number))
-        if order is not None and order.contact.email == email:
-            send_access_link(order)
-            db.session.commit()
+    # The mail worker decides whether the pair matches: this page does the same work, in
+    # the same time, for every well-formed request, and so tells nothing.
+    request_access_link(normalize_email(form.email.data), ServiceOrder.parse_number(form.number.data))
+    db.session.commit()
+    if current_app.config["MAIL_CATCH"]:
+        resolve_access_requests()  # development runs no worker
     return redirect(url_for("public.status_check_sent"), 303)
+
+
+@bp.get("/verificar")
+def status_check_form():
+    return redirect(url_for("public.home"))
 
 
 

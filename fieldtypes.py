@@ -1,0 +1,82 @@
+"""The typed extra fields of a subject (RENAVAM, PLACA, CPF/CNPJ, dates, numbers, choices):
+how a typed value is checked and normalized, with the Portuguese message when it is wrong.
+
+Check digits come from brutils, the Brazilian community's library; our tests pin its
+behaviour on real-format examples.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from brutils import cnpj, cpf, is_valid_license_plate, is_valid_renavam
+
+from models import FieldKind
+
+HELP = {
+    FieldKind.RENAVAM: "11 dígitos, como no documento do veículo.",
+    FieldKind.PLACA: "Modelo antigo (ABC-1234) ou Mercosul (ABC1D23).",
+    FieldKind.CPF_CNPJ: "CPF (11 dígitos) ou CNPJ (14 dígitos), com ou sem pontuação.",
+    FieldKind.DATE: "No formato dd/mm/aaaa.",
+    FieldKind.NUMBER: "Apenas números.",
+}
+
+
+class FieldError(ValueError):
+    """A typed value that does not fit its field; the message is for the citizen."""
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> str:
+    """The value as we store and show it, or FieldError with what is wrong."""
+    value = (raw or "").strip()
+    if len(value) > 200:
+        raise FieldError("Use no máximo 200 caracteres.")
+    if kind == FieldKind.TEXT:
+        return value
+    if kind == FieldKind.RENAVAM:
+        digits = _digits(value)
+        if re.search(r"[^\d\s.\-]", value) or len(digits) != 11:
+            raise FieldError("O RENAVAM tem 11 dígitos.")
+        if not is_valid_renavam(digits):
+            raise FieldError("RENAVAM inválido: confira os dígitos.")
+        return digits
+    if kind == FieldKind.PLACA:
+        plate = re.sub(r"[\s\-]", "", value).upper()
+        if not plate.isascii() or not is_valid_license_plate(plate):
+            raise FieldError("Placa inválida: use ABC-1234 ou ABC1D23.")
+        return f"{plate[:3]}-{plate[3:]}" if plate[4].isdigit() else plate
+    if kind == FieldKind.CPF_CNPJ:
+        digits = _digits(value)
+        if re.search(r"[^\d\s./\-]", value):
+            raise FieldError("Use apenas números, pontos, barra e hífen.")
+        if len(digits) == 11:
+            if not cpf.is_valid(digits):
+                raise FieldError("CPF inválido: confira os dígitos.")
+            return cpf.format_cpf(digits)
+        if len(digits) == 14:
+            if not cnpj.is_valid(digits):
+                raise FieldError("CNPJ inválido: confira os dígitos.")
+            return cnpj.format_cnpj(digits)
+        raise FieldError("Informe um CPF (11 dígitos) ou CNPJ (14 dígitos).")
+    if kind == FieldKind.DATE:
+        try:
+            parsed = datetime.strptime(value, "%d/%m/%Y")
+        except ValueError:
+            raise FieldError("Data inválida: use dd/mm/aaaa, por exemplo 15/05/2015.") from None
+        if not 1900 <= parsed.year <= 2100:
+            raise FieldError("Data fora do intervalo aceito.")
+        return parsed.strftime("%d/%m/%Y")
+    if kind == FieldKind.NUMBER:
+        if not re.fullmatch(r"\d{1,3}(\.\d{3})*(,\d+)?|\d+(,\d+)?", value):
+            raise FieldError("Informe apenas números, por exemplo 1.250,50.")
+        return value
+    if kind == FieldKind.CHOICE:
+        if value not in (choices or []):
+            raise FieldError("Escolha uma das opções.")
+        return value
+    raise FieldError("Campo desconhecido.")
