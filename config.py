@@ -76,6 +76,11 @@ class Config:
             "RATELIMIT_ACCOUNT": env("RATELIMIT_ACCOUNT", "10 per minute;60 per hour"),
             "RATELIMIT_ACCOUNT_PER_EMAIL": env("RATELIMIT_ACCOUNT_PER_EMAIL", "5 per hour;20 per day"),
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+            "MAX_ATTACHMENT_BYTES": _env_int("MAX_ATTACHMENT_MB", 10) * 1024 * 1024,
+            "MAX_ATTACHMENTS": _env_int("MAX_ATTACHMENTS", 5),
+            "ALLOW_REOPEN_CLOSED": _env_bool("ALLOW_REOPEN_CLOSED"),
+            "RATELIMIT_POST": env("RATELIMIT_POST", "10 per minute;100 per hour"),
+            "RATELIMIT_NEW_OS_PER_EMAIL": env("RATELIMIT_NEW_OS_PER_EMAIL", "5 per hour;20 per day"),
             "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_MB", 40) * 1024 * 1024,
         }
 

@@ -28,7 +28,7 @@ class FieldError(ValueError):
 
 
 def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
+    return re.sub(r"[^0-9]", "", text)
 
 
 def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> str:
@@ -40,7 +40,7 @@ def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> st
         return value
     if kind == FieldKind.RENAVAM:
         digits = _digits(value)
-        if re.search(r"[^\d\s.\-]", value) or len(digits) != 11:
+        if re.search(r"[^0-9 .\-]", value) or len(digits) != 11:
             raise FieldError("O RENAVAM tem 11 dígitos.")
         if not is_valid_renavam(digits):
             raise FieldError("RENAVAM inválido: confira os dígitos.")
@@ -52,7 +52,7 @@ def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> st
         return f"{plate[:3]}-{plate[3:]}" if plate[4].isdigit() else plate
     if kind == FieldKind.CPF_CNPJ:
         digits = _digits(value)
-        if re.search(r"[^\d\s./\-]", value):
+        if re.search(r"[^0-9 ./\-]", value):
             raise FieldError("Use apenas números, pontos, barra e hífen.")
         if len(digits) == 11:
             if not cpf.is_valid(digits):
@@ -72,7 +72,7 @@ def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> st
             raise FieldError("Data fora do intervalo aceito.")
         return parsed.strftime("%d/%m/%Y")
     if kind == FieldKind.NUMBER:
-        if not re.fullmatch(r"\d{1,3}(\.\d{3})*(,\d+)?|\d+(,\d+)?", value):
+        if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})*(,[0-9]+)?|[0-9]+(,[0-9]+)?", value):
             raise FieldError("Informe apenas números, por exemplo 1.250,50.")
         return value
     if kind == FieldKind.CHOICE:

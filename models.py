@@ -358,6 +358,29 @@ class ServiceOrder(db.Model):
                                   detail=f"Localidade: {channel}", created_at=now))
         return order
 
+    def accepts_citizen_replies(self, allow_closed: bool) -> bool:
+        return self.status != Status.FECHADA or allow_closed
+
+    def add_citizen_message(self, body_html: str, *, submission_key: str | None = None) -> ThreadEntry:
+        """The citizen's reply: it joins the thread and the O.S. is theirs to answer again.
+
+        A Resolvida O.S. (or a Fechada one, where the office allows it) opens again.
+        """
+        now = utcnow()
+        entry = ThreadEntry(kind=EntryKind.MESSAGE, author_name=self.contact.name,
+                            contact_id=self.contact_id, body_html=body_html, created_at=now,
+                            submission_key=submission_key)
+        self.entries.append(entry)
+        if self.status != Status.ABERTA:
+            db.session.add(AuditEvent(order=self, actor=self.contact.name, action="reaberta",
+                                      detail=f"{self.status.label} → Aberta, por resposta do cidadão",
+                                      created_at=now))
+            self.status = Status.ABERTA
+            self.closed_at = None
+        self.updated_at = now
+        self.awaiting_reply_since = self.awaiting_reply_since or now
+        return entry
+
     @property
     def display_number(self) -> str:
         return format_number(self.number)

@@ -15,6 +15,7 @@ from flask import current_app
 from app import db
 from models import AccessRequest, AuditEvent, OutboxMessage, ServiceOrder, utcnow
 from outbox import queue_mail
+from sanitize import html_to_text
 from tokens import external_url, make_token
 
 log = logging.getLogger(__name__)
@@ -88,3 +89,22 @@ def send_new_order(order: ServiceOrder) -> None:
     )
     db.session.add(AuditEvent(order=order, actor="Sistema", action="link de acesso enviado",
                               detail="e-mail de O.S. registrada"))
+
+
+def alert_attendants(order: ServiceOrder, entry, event: str) -> int:
+    """Tell the department's attendants (and its alert address, and the O.S.'s assignee)
+    about a new O.S. or a citizen's reply, if the department wants alerts."""
+    department = order.department
+    if not department.alerts_enabled:
+        return 0
+    recipients = {a.email for a in department.attendants if a.active}
+    if department.alert_email:
+        recipients.add(department.alert_email)
+    if order.assignee is not None and order.assignee.active:
+        recipients.add(order.assignee.email)
+    subject = (f"Nova O.S. #{order.display_number}: {order.subject.name}" if event == "new"
+               else f"Nova resposta do cidadão na O.S. #{order.display_number}")
+    for recipient in sorted(recipients):
+        queue_mail("staff_alert", recipient, subject, "staff_alert", order=order, entry=entry,
+                   event=event, text=html_to_text(entry.body_html))
+    return len(recipients)

@@ -24,10 +24,15 @@ _DROP_WITH_CONTENT = re.compile(
 )
 
 
+_ABSOLUTE = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
+
+
 def _link_attributes(attrs, new=False):
-    href_key = (None, "href")
-    if href_key in attrs:
-        attrs[(None, "rel")] = "nofollow noopener noreferrer"
+    """Keep only absolute http, https and mailto links; others lose the link, keep the text."""
+    href = attrs.get((None, "href"), "")
+    if not _ABSOLUTE.match(href):
+        return None
+    attrs[(None, "rel")] = "nofollow noopener noreferrer"
     return attrs
 
 
@@ -67,3 +72,14 @@ def html_to_text(html: str) -> str:
         .replace("&#39;", "'").replace("&amp;", "&")
     )
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def body_from_form(text: str, fmt: str) -> str:
+    """A message as typed in our forms: HTML from the editor, or plain text without it."""
+    return clean_html(text) if fmt == "html" else text_to_html(text)
+
+
+def is_blank(html: str) -> bool:
+    """True when sanitized HTML shows no words (only tags, spaces or &nbsp;)."""
+    text = re.sub(r"<[^>]+>", "", html or "").replace("&nbsp;", " ").replace("\xa0", " ")
+    return not text.strip()

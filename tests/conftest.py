@@ -228,3 +228,13 @@ def unique_email():
 
 def pytest_report_header(config):
     return f"database: {'PostgreSQL ' + PG_URL.rsplit('@', 1)[-1] if PG_URL else 'SQLite (a file per test)'}"
+
+
+def open_in(app, client, number):
+    """Let `client` see O.S. `number`, as opening a valid access link does."""
+    from models import ServiceOrder
+
+    with app.app_context():
+        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
+        with client.session_transaction() as session:
+            session["grants"] = [[order.id, order.contact_id, order.contact.link_version]]

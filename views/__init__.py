@@ -3,6 +3,7 @@
 
 def register_blueprints(app) -> None:
     from models import OfficeSetting
+    from uploads import ACCEPT
     from views import account, public
     from views import os as os_views
 
@@ -17,4 +18,4 @@ def register_blueprints(app) -> None:
 
     @app.context_processor
     def office_context():
-        return {"office": OfficeSetting.values()}
+        return {"office": OfficeSetting.values(), "upload_accept": ACCEPT}

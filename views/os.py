@@ -1,5 +1,6 @@
-"""The citizen's side of one O.S.: the access-link landing, the O.S. page ("espelho da
-ordem") and its attachment downloads. Every page and download asks `security.can_view`.
+"""The citizen's side of an O.S.: the access-link landing, the O.S. page ("espelho da
+ordem"), its attachment downloads, "Postar uma resposta" and "Abrir uma nova O.S.".
+Every page, download and reply asks `security.can_view`.
 
 The access link's GET only validates the token and remembers, in this browser's signed
 session, that it may see that one O.S.; it consumes nothing, so an e-mail scanner that opens
@@ -9,19 +10,69 @@ the link first leaves it working for the citizen.
 from __future__ import annotations
 
 import os
+import secrets
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, redirect, render_template, send_file,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from wtforms import HiddenField, MultipleFileField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import Length, ValidationError
 
-from app import db
-from models import (Attachment, EntryKind, ServiceOrder, Subject, ThreadEntry, format_number)
-from security import add_grant, can_view
+import fieldtypes
+import uploads
+from app import db, limiter
+from models import (Attachment, Contact, EntryKind, ServiceOrder, Subject, ThreadEntry,
+                    format_number, normalize_email)
+from notifications import alert_attendants, send_new_order
+from sanitize import body_from_form, is_blank
+from security import add_grant, can_view, within_limit
 from tokens import TokenError, TokenExpired, read_token
+from views.fields import email_field, name_field, phone_field
 from views.public import StatusCheckForm
 
 bp = Blueprint("os", __name__)
+MAX_BODY = 100_000
+
+
+def _valid_body(form, field):
+    if is_blank(body_from_form(field.data or "", form.formato.data)):
+        raise ValidationError("Escreva sua mensagem.")
+
+
+class MessageForm(FlaskForm):
+    """A message with attachments: the reply form, and the core of a new O.S."""
+
+    body = TextAreaField(
+        "Para ajudá-lo melhor, solicitamos que seja específico e detalhado",
+        validators=[Length(max=MAX_BODY, message="A mensagem é longa demais."), _valid_body],
+    )
+    formato = HiddenField(default="texto")
+    anexos = MultipleFileField("Anexos")
+    chave = HiddenField()  # one per rendered form: a resubmitted form posts once
+
+    def html(self) -> str:
+        return body_from_form(self.body.data or "", self.formato.data)
+
+    def ensure_key(self) -> None:
+        if not self.chave.data or len(self.chave.data) > 64:
+            self.chave.data = secrets.token_urlsafe(24)
+
+
+class ReplyForm(MessageForm):
+    submit = SubmitField("Postar resposta")
+
+
+class NewOrderForm(MessageForm):
+    subject = SelectField("Assunto", coerce=str, validate_choice=False)
+    email = email_field("Endereço de e-mail")
+    name = name_field()
+    phone = phone_field()
+    next_step = SubmitField("Continuar")
+    submit = SubmitField("Abrir O.S.")
 
 
 def _status_form(number: int | None) -> StatusCheckForm:
@@ -92,6 +143,17 @@ def _no_access(numero: str):
     return render_template("os/no_access.html", form=_status_form(ServiceOrder.parse_number(numero))), 403
 
 
+def _post_limit() -> str:
+    return current_app.config["RATELIMIT_POST"]
+
+
+def _render_order(order: ServiceOrder, form: ReplyForm, status: int = 200):
+    return render_template(
+        "os/view.html", order=order, entries=order.public_entries(), form=form,
+        accepts_replies=order.accepts_citizen_replies(current_app.config["ALLOW_REOPEN_CLOSED"]),
+    ), status
+
+
 @bp.get("/os/<numero>")
 def view(numero: str):
     number = ServiceOrder.parse_number(numero)
@@ -100,7 +162,177 @@ def view(numero: str):
     order = _visible_order_or_none(numero)
     if order is None:
         return _no_access(numero)
-    return render_template("os/view.html", order=order, entries=order.public_entries())
+    form = ReplyForm(formdata=None)
+    form.ensure_key()
+    return _render_order(order, form)
+
+
+def _checked_files(form: MessageForm, form_ok: bool) -> list[uploads.Upload]:
+    """The acceptable files, or errors on the attachments field. A browser cannot keep
+    chosen files across a page that shows errors, so the citizen is told which to choose
+    again."""
+    chosen = [f.filename for f in form.anexos.data or [] if f and f.filename]
+    try:
+        files = uploads.check(form.anexos.data or [])
+    except uploads.UploadError as exc:
+        form.anexos.errors = [f"{exc} O texto foi mantido; escolha os arquivos novamente."]
+        return []
+    if chosen and not form_ok:
+        names = ", ".join(uploads.clean_name(n) for n in chosen)
+        form.anexos.errors = [f"Por segurança, escolha novamente os arquivos: {names}."]
+    return files
+
+
+def _attach(entry: ThreadEntry, order: ServiceOrder, files: list[uploads.Upload]) -> None:
+    for upload in files:
+        db.session.add(Attachment(entry=entry, service_order_id=order.id,
+                                  stored_name=upload.stored_name, original_name=upload.name,
+                                  size=upload.size, content_type=upload.content_type))
+
+
+def _posted_before(key: str | None) -> ThreadEntry | None:
+    if not key:
+        return None
+    return db.session.scalar(sa.select(ThreadEntry).where(ThreadEntry.submission_key == key))
+
+
+@bp.post("/os/<numero>/responder")
+@limiter.limit(_post_limit)
+def reply(numero: str):
+    order = _visible_order_or_none(numero)
+    if order is None:
+        return _no_access(numero)
+    form = ReplyForm()
+    form.ensure_key()
+    back = url_for("os.view", numero=order.display_number)
+    if not order.accepts_citizen_replies(current_app.config["ALLOW_REOPEN_CLOSED"]):
+        flash("Esta O.S. está fechada e não recebe novas respostas.", "error")
+        return redirect(back, 303)
+    earlier = _posted_before(form.chave.data)
+    if earlier is not None and earlier.service_order_id == order.id:
+        return redirect(f"{back}#mensagem-{earlier.id}", 303)  # a second click of the same form
+    form_ok = form.validate()
+    files = _checked_files(form, form_ok)
+    if not form_ok or form.anexos.errors:
+        return _render_order(order, form, 422)
+    paths = uploads.store(files)
+    try:
+        entry = order.add_citizen_message(form.html(), submission_key=form.chave.data)
+        db.session.flush()
+        _attach(entry, order, files)
+        db.session.flush()
+        alert_attendants(order, entry, "reply")
+        db.session.commit()
+    except IntegrityError:  # the same form, posted twice at the same moment
+        db.session.rollback()
+        uploads.discard(paths)
+        return redirect(back, 303)
+    flash("Sua resposta foi registrada.", "info")
+    return redirect(f"{back}#mensagem-{entry.id}", 303)
+
+
+def _public_subjects() -> list[Subject]:
+    return db.session.scalars(
+        sa.select(Subject).where(Subject.active.is_(True), Subject.is_public.is_(True))
+        .order_by(Subject.position, Subject.name).options(selectinload(Subject.fields))
+    ).all()
+
+
+def _field_values(subject: Subject) -> tuple[dict[int, str], dict[int, str]]:
+    """(normalized values, errors) of the chosen subject's extra fields, from the form."""
+    values, errors = {}, {}
+    for field in subject.fields:
+        raw = request.form.get(f"campo_{field.id}", "")
+        if not raw.strip():
+            if field.required:
+                errors[field.id] = f"Informe {field.label}."
+            continue
+        choices = (field.choices or "").splitlines()
+        try:
+            values[field.id] = fieldtypes.normalize(field.kind, raw, choices)
+        except fieldtypes.FieldError as exc:
+            errors[field.id] = str(exc)
+    return values, errors
+
+
+@bp.route("/os/nova", methods=["GET", "POST"])
+@limiter.limit(_post_limit, methods=["POST"])
+def new_order():
+    subjects = _public_subjects()
+    form = NewOrderForm()
+    form.subject.choices = [("", "— Escolha o assunto —")] + [(str(s.id), s.name) for s in subjects]
+    signed_in = current_user.is_authenticated
+    if signed_in:  # the account already says who they are
+        del form.email, form.name, form.phone
+    if request.method == "GET":
+        form.subject.data = request.args.get("assunto", "")
+    form.ensure_key()
+    chosen = next((s for s in subjects if str(s.id) == form.subject.data), None)
+
+    def page(status=200, field_errors=None):
+        return render_template("os/new.html", form=form, subjects=subjects, chosen=chosen,
+                               values=request.form, field_errors=field_errors or {}), status
+
+    if request.method == "GET" or form.next_step.data:
+        return page()  # without JavaScript, choosing the subject is a step of its own
+    form_ok = form.validate()
+    values, field_errors = _field_values(chosen) if chosen else ({}, {})
+    if chosen is None:
+        form.subject.errors = ["Escolha o assunto."]
+        form_ok = False
+    files = _checked_files(form, form_ok and not field_errors)
+    if not form_ok or field_errors or form.anexos.errors:
+        return page(422, field_errors)
+    earlier = _posted_before(form.chave.data)
+    if earlier is not None:
+        return _after_new_order(earlier.order, signed_in)
+    email = current_user.email if signed_in else normalize_email(form.email.data)
+    if not within_limit("RATELIMIT_NEW_OS_PER_EMAIL", "new-os", email):
+        form.subject.errors = ["Muitas O.S. foram abertas com este e-mail em pouco tempo. Aguarde "
+                               "um pouco ou ligue para a Central de Atendimento."]
+        return page(429, field_errors)
+    paths = uploads.store(files)
+    try:
+        if signed_in:
+            contact, phone = db.session.get(Contact, current_user.id), None
+        else:
+            contact = Contact.find_or_create(email, form.name.data, form.phone.data)
+            phone = form.phone.data or None
+        order = ServiceOrder.open(contact=contact, subject=chosen, body_html=form.html(),
+                                  channel="Usuário Externo", phone=phone, field_values=values)
+        first = order.entries[0]
+        first.submission_key = form.chave.data
+        db.session.flush()
+        _attach(first, order, files)
+        db.session.flush()
+        send_new_order(order)
+        alert_attendants(order, first, "new")
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        uploads.discard(paths)
+        earlier = _posted_before(form.chave.data)
+        if earlier is None:
+            raise
+        return _after_new_order(earlier.order, signed_in)
+    return _after_new_order(order, signed_in)
+
+
+def _after_new_order(order: ServiceOrder, signed_in: bool):
+    if signed_in:
+        flash(f"Sua O.S. foi registrada com o número {order.display_number}. "
+              "Enviamos uma cópia para o seu e-mail.", "info")
+        return redirect(url_for("os.view", numero=order.display_number), 303)
+    # A guest has not proven the address yet: the e-mailed link opens the O.S.
+    return redirect(url_for("os.created", numero=order.display_number), 303)
+
+
+@bp.get("/os/registrada/<numero>")
+def created(numero: str):
+    number = ServiceOrder.parse_number(numero)
+    if number is None:
+        abort(404)
+    return render_template("os/created.html", number=format_number(number))
 
 
 @bp.get("/os/<numero>/anexos/<int:attachment_id>")
