@@ -46,11 +46,7 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Enviar link de entrada")
 
 
-class ProfileForm(FlaskForm):
-    email = email_field("Endereço de e-mail")
-    name = name_field()
-    phone = phone_field()
-    extension = extension_field()
+class ProfileForm(RegisterForm):
     submit = SubmitField("Salvar alterações")
 
 
