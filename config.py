@@ -70,6 +70,8 @@ class Config:
             "ACCESS_LINKS_PER_ADDRESS_HOUR": _env_int("ACCESS_LINKS_PER_ADDRESS_HOUR", 10),
             "CONFIRM_LINK_MAX_AGE": _env_int("CONFIRM_LINK_HOURS", 48) * 3600,
             "SIGN_IN_LINK_MAX_AGE": _env_int("SIGN_IN_LINK_MINUTES", 30) * 60,
+            "STAFF_SIGN_IN_LINK_MAX_AGE": _env_int("STAFF_SIGN_IN_LINK_MINUTES", 15) * 60,
+            "STAFF_IDLE_MINUTES": _env_int("STAFF_IDLE_MINUTES", 60),
             "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 24)),
             "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
             "RATELIMIT_STATUS_CHECK": env("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour"),

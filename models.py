@@ -241,7 +241,9 @@ class Attendant(db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Raised to end every session and outstanding sign-in link of this attendant.
     link_version: Mapped[int] = mapped_column(default=0)
+    sign_in_count: Mapped[int] = mapped_column(default=0, server_default="0")  # links work once
 
     departments: Mapped[list[Department]] = relationship(
         secondary=attendant_departments, back_populates="attendants"
@@ -357,6 +359,15 @@ class ServiceOrder(db.Model):
         db.session.add(AuditEvent(order=order, actor=actor, action="aberta",
                                   detail=f"Localidade: {channel}", created_at=now))
         return order
+
+    def set_status(self, status: Status) -> None:
+        """Resolvida and Fechada mean nobody owes the citizen an answer any more."""
+        self.status = status
+        if status == Status.ABERTA:
+            self.closed_at = None
+        else:
+            self.awaiting_reply_since = None
+            self.closed_at = utcnow() if status == Status.FECHADA else None
 
     def accepts_citizen_replies(self, allow_closed: bool) -> bool:
         return self.status != Status.FECHADA or allow_closed

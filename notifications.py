@@ -91,9 +91,10 @@ def send_new_order(order: ServiceOrder) -> None:
                               detail="e-mail de O.S. registrada"))
 
 
-def alert_attendants(order: ServiceOrder, entry, event: str) -> int:
+def alert_attendants(order: ServiceOrder, entry, event: str, exclude=None) -> int:
     """Tell the department's attendants (and its alert address, and the O.S.'s assignee)
-    about a new O.S. or a citizen's reply, if the department wants alerts."""
+    about a new O.S. or a citizen's reply, if the department wants alerts. `exclude` is the
+    attendant who caused it, who needs no alert."""
     department = order.department
     if not department.alerts_enabled:
         return 0
@@ -102,9 +103,34 @@ def alert_attendants(order: ServiceOrder, entry, event: str) -> int:
         recipients.add(department.alert_email)
     if order.assignee is not None and order.assignee.active:
         recipients.add(order.assignee.email)
+    if exclude is not None:
+        recipients.discard(exclude.email)
     subject = (f"Nova O.S. #{order.display_number}: {order.subject.name}" if event == "new"
                else f"Nova resposta do cidadão na O.S. #{order.display_number}")
     for recipient in sorted(recipients):
         queue_mail("staff_alert", recipient, subject, "staff_alert", order=order, entry=entry,
                    event=event, text=html_to_text(entry.body_html))
     return len(recipients)
+
+
+def send_reply_to_citizen(order: ServiceOrder, entry) -> None:
+    """An attendant's reply, with its text, the O.S.'s status and a link to answer."""
+    queue_mail("attendant_reply", order.contact.email, f"Resposta na O.S. #{order.display_number}",
+               "attendant_reply", order=order, entry=entry, text=html_to_text(entry.body_html),
+               link=access_link(order), hours=_link_hours(), in_reply_to=_first_message_id(order))
+
+
+def send_status_change(order: ServiceOrder, old_status) -> None:
+    queue_mail("status_change", order.contact.email,
+               f"O.S. #{order.display_number} {order.status.label.lower()}", "status_change",
+               order=order, old_status=old_status, link=access_link(order), hours=_link_hours(),
+               in_reply_to=_first_message_id(order))
+
+
+def _first_message_id(order: ServiceOrder) -> str | None:
+    """The receipt of the O.S., so mail clients thread later messages under it."""
+    return db.session.scalar(
+        sa.select(OutboxMessage.message_id)
+        .where(OutboxMessage.service_order_id == order.id, OutboxMessage.kind == "new_os")
+        .order_by(OutboxMessage.id).limit(1)
+    )

@@ -1,21 +1,24 @@
 """Who the browser is, what it may see, and the headers every response carries.
 
-A browser may see an O.S. because it signed in as the O.S.'s confirmed account (Flask-Login),
-or because it opened a valid access link to that O.S. (a "grant" kept in the signed session).
-`can_view()` asks the model's one rule, `ServiceOrder.visible_to`, with what this browser has.
+A browser may see an O.S. on the citizen side because it signed in as the O.S.'s confirmed
+account (Flask-Login), or because it opened a valid access link to that O.S. (a "grant" kept in
+the signed session); `can_view()` asks the model's one rule, `ServiceOrder.visible_to`, with
+what this browser has. Attendants sign in separately (`session["staff"]`, with its own idle
+timeout): `current_attendant()` is who they are, and the console passes it to the same rule.
 """
 
 from __future__ import annotations
 
+import time
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user
 from limits import parse_many
 
 from app import db, limiter, login_manager
-from models import Contact
+from models import Attendant, Contact
 
 MAX_GRANTS = 30
 CSP = "; ".join([
@@ -60,6 +63,36 @@ def signed_in_contact_id() -> int | None:
 
 def can_view(order) -> bool:
     return order.visible_to(contact_id=signed_in_contact_id(), grants=current_grants())
+
+
+def sign_in_attendant(attendant: Attendant) -> None:
+    session["staff"] = [attendant.id, attendant.link_version, int(time.time())]
+    g.attendant = attendant
+
+
+def sign_out_attendant() -> None:
+    session.pop("staff", None)
+    g.attendant = None
+
+
+def current_attendant() -> Attendant | None:
+    """The attendant signed in on this browser: active, not revoked, not idle too long."""
+    if "attendant" in g:
+        return g.attendant
+    g.attendant = None
+    data = session.get("staff")
+    if isinstance(data, list) and len(data) == 3 and all(isinstance(v, int) for v in data):
+        attendant_id, version, seen = data
+        now = int(time.time())
+        if now - seen <= current_app.config["STAFF_IDLE_MINUTES"] * 60:
+            attendant = db.session.get(Attendant, attendant_id)
+            if attendant is not None and attendant.active and attendant.link_version == version:
+                g.attendant = attendant
+                if now - seen >= 30:  # the idle clock restarts, without a new cookie every request
+                    session["staff"] = [attendant_id, version, now]
+    if g.attendant is None and "staff" in session:
+        session.pop("staff")
+    return g.attendant
 
 
 def within_limit(setting: str, scope: str, key: str) -> bool:

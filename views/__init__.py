@@ -4,12 +4,14 @@
 def register_blueprints(app) -> None:
     from models import OfficeSetting
     from uploads import ACCEPT
-    from views import account, public
+    from views import account, admin, public, staff
     from views import os as os_views
 
     app.register_blueprint(public.bp)
     app.register_blueprint(os_views.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(admin.bp)
     account.register_context(app)
     if app.config["ENV_NAME"] == "development":
         from views import dev

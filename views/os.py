@@ -167,7 +167,7 @@ def view(numero: str):
     return _render_order(order, form)
 
 
-def _checked_files(form: MessageForm, form_ok: bool) -> list[uploads.Upload]:
+def checked_files(form: MessageForm, form_ok: bool) -> list[uploads.Upload]:
     """The acceptable files, or errors on the attachments field. A browser cannot keep
     chosen files across a page that shows errors, so the citizen is told which to choose
     again."""
@@ -183,14 +183,14 @@ def _checked_files(form: MessageForm, form_ok: bool) -> list[uploads.Upload]:
     return files
 
 
-def _attach(entry: ThreadEntry, order: ServiceOrder, files: list[uploads.Upload]) -> None:
+def attach_files(entry: ThreadEntry, order: ServiceOrder, files: list[uploads.Upload]) -> None:
     for upload in files:
         db.session.add(Attachment(entry=entry, service_order_id=order.id,
                                   stored_name=upload.stored_name, original_name=upload.name,
                                   size=upload.size, content_type=upload.content_type))
 
 
-def _posted_before(key: str | None) -> ThreadEntry | None:
+def posted_before(key: str | None) -> ThreadEntry | None:
     if not key:
         return None
     return db.session.scalar(sa.select(ThreadEntry).where(ThreadEntry.submission_key == key))
@@ -208,18 +208,18 @@ def reply(numero: str):
     if not order.accepts_citizen_replies(current_app.config["ALLOW_REOPEN_CLOSED"]):
         flash("Esta O.S. está fechada e não recebe novas respostas.", "error")
         return redirect(back, 303)
-    earlier = _posted_before(form.chave.data)
+    earlier = posted_before(form.chave.data)
     if earlier is not None and earlier.service_order_id == order.id:
         return redirect(f"{back}#mensagem-{earlier.id}", 303)  # a second click of the same form
     form_ok = form.validate()
-    files = _checked_files(form, form_ok)
+    files = checked_files(form, form_ok)
     if not form_ok or form.anexos.errors:
         return _render_order(order, form, 422)
     paths = uploads.store(files)
     try:
         entry = order.add_citizen_message(form.html(), submission_key=form.chave.data)
         db.session.flush()
-        _attach(entry, order, files)
+        attach_files(entry, order, files)
         db.session.flush()
         alert_attendants(order, entry, "reply")
         db.session.commit()
@@ -238,7 +238,7 @@ def _public_subjects() -> list[Subject]:
     ).all()
 
 
-def _field_values(subject: Subject) -> tuple[dict[int, str], dict[int, str]]:
+def subject_field_values(subject: Subject) -> tuple[dict[int, str], dict[int, str]]:
     """(normalized values, errors) of the chosen subject's extra fields, from the form."""
     values, errors = {}, {}
     for field in subject.fields:
@@ -276,14 +276,14 @@ def new_order():
     if request.method == "GET" or form.next_step.data:
         return page()  # without JavaScript, choosing the subject is a step of its own
     form_ok = form.validate()
-    values, field_errors = _field_values(chosen) if chosen else ({}, {})
+    values, field_errors = subject_field_values(chosen) if chosen else ({}, {})
     if chosen is None:
         form.subject.errors = ["Escolha o assunto."]
         form_ok = False
-    files = _checked_files(form, form_ok and not field_errors)
+    files = checked_files(form, form_ok and not field_errors)
     if not form_ok or field_errors or form.anexos.errors:
         return page(422, field_errors)
-    earlier = _posted_before(form.chave.data)
+    earlier = posted_before(form.chave.data)
     if earlier is not None:
         return _after_new_order(earlier.order, signed_in)
     email = current_user.email if signed_in else normalize_email(form.email.data)
@@ -303,7 +303,7 @@ def new_order():
         first = order.entries[0]
         first.submission_key = form.chave.data
         db.session.flush()
-        _attach(first, order, files)
+        attach_files(first, order, files)
         db.session.flush()
         send_new_order(order)
         alert_attendants(order, first, "new")
@@ -311,7 +311,7 @@ def new_order():
     except IntegrityError:
         db.session.rollback()
         uploads.discard(paths)
-        earlier = _posted_before(form.chave.data)
+        earlier = posted_before(form.chave.data)
         if earlier is None:
             raise
         return _after_new_order(earlier.order, signed_in)
@@ -345,6 +345,11 @@ def download(numero: str, attachment_id: int):
     if (order is None or order.number != number or not can_view(order)
             or attachment.entry.kind == EntryKind.NOTE):
         abort(404)
+    return send_attachment(attachment)
+
+
+def send_attachment(attachment: Attachment):
+    """The file as a download, never rendered by the browser."""
     path = os.path.join(current_app.config["UPLOAD_DIR"], attachment.stored_name)
     if not os.path.isfile(path):
         abort(404)

@@ -1,0 +1,577 @@
+"""The attendant console under /atendimento: sign-in by link, the queue, registering an O.S.
+for a caller, and the O.S. page where attendants answer, add internal notes, change status,
+transfer, assign and edit the subject's fields, with the audit trail.
+
+`before_request` guards every route but the sign-in ones, once: an attendant sees and acts
+only within their departments (administrators: all), and every O.S. page, action and download
+asks `ServiceOrder.visible_to(attendant=...)`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import HiddenField, SelectField, SubmitField
+
+import fieldtypes
+import uploads
+from app import db, limiter
+from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
+                    FieldValue, ServiceOrder, Status, Subject, SubjectField, ThreadEntry,
+                    normalize_email, utcnow)
+from notifications import (alert_attendants, send_new_order, send_reply_to_citizen,
+                           send_status_change)
+from security import current_attendant, is_safe_next, sign_in_attendant, sign_out_attendant, within_limit
+from tokens import TokenError, TokenExpired, external_url, make_token, read_token
+from views.fields import email_field, extension_field, name_field, phone_field
+from views.os import (MessageForm, attach_files, checked_files, subject_field_values, posted_before,
+                      send_attachment)
+
+bp = Blueprint("staff", __name__, url_prefix="/atendimento")
+PER_PAGE = 50
+OPEN_ENDPOINTS = {"staff.home", "staff.sign_in", "staff.sign_in_sent", "staff.sign_in_link"}
+
+
+class SignInForm(FlaskForm):
+    email = email_field("Endereço de e-mail")
+    submit = SubmitField("Enviar link de entrada")
+
+
+class ButtonForm(FlaskForm):
+    """Only the CSRF token: for buttons that act."""
+
+
+class IntakeForm(MessageForm):
+    channel = SelectField("Localidade", choices=[(c, c) for c in CHANNELS], default="Telefone")
+    email = email_field("E-mail do cidadão")
+    name = name_field("Nome do cidadão")
+    phone = phone_field("Telefone")
+    extension = extension_field("Ramal")
+    subject = SelectField("Assunto", coerce=str, validate_choice=False)
+    department = SelectField("Departamento", coerce=str, validate_choice=False)
+    find = SubmitField("Buscar contato")
+    next_step = SubmitField("Continuar")
+    submit = SubmitField("Registrar O.S.")
+
+
+class StaffReplyForm(MessageForm):
+    after = SelectField("Depois de enviar", choices=[
+        ("", "Manter o status"), ("resolvida", "Marcar como Resolvida"), ("fechada", "Marcar como Fechada")],
+        default="")
+    seen_entry = HiddenField()  # the newest entry the attendant had on screen
+    reply = SubmitField("Responder ao cidadão")
+    note = SubmitField("Salvar como nota interna")
+
+
+class UpdateForm(FlaskForm):
+    status = SelectField("Status", choices=[(s.value, s.label) for s in Status])
+    department = SelectField("Departamento", coerce=str, validate_choice=False)
+    assignee = SelectField("Responsável", coerce=str, validate_choice=False)
+    version = HiddenField()
+    submit = SubmitField("Salvar alterações")
+
+
+# --- Sign-in ---------------------------------------------------------------------------------
+
+@bp.app_context_processor
+def console_context():
+    return {"current_attendant": current_attendant, "staff_button_form": ButtonForm,
+            "has_admin": "admin" in current_app.blueprints}
+
+
+@bp.before_request
+def require_attendant():
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if current_attendant() is None:
+        flash("Entre com o link enviado ao seu e-mail para usar o atendimento.", "info")
+        return redirect(url_for("staff.home", next=request.full_path.rstrip("?")))
+    return None
+
+
+@bp.route("/", methods=["GET"])
+def home():
+    if current_attendant() is not None:
+        return queue()
+    return render_template("staff/sign_in.html", form=SignInForm(),
+                           next=request.args.get("next") if is_safe_next(request.args.get("next")) else None)
+
+
+def _sign_in_limit() -> str:
+    return current_app.config["RATELIMIT_ACCOUNT"]
+
+
+@bp.post("/entrar")
+@limiter.limit(_sign_in_limit)
+def sign_in():
+    form = SignInForm()
+    next_path = request.args.get("next")
+    next_path = next_path if is_safe_next(next_path) else None
+    if not form.validate():
+        return render_template("staff/sign_in.html", form=form, next=next_path), 422
+    email = normalize_email(form.email.data)
+    if within_limit("RATELIMIT_ACCOUNT_PER_EMAIL", "staff-email", email):
+        attendant = db.session.scalar(sa.select(Attendant).where(Attendant.email == email))
+        if attendant is not None and attendant.active:
+            from outbox import queue_mail
+
+            token = make_token("staff", {"a": attendant.id, "v": attendant.link_version,
+                                         "s": attendant.sign_in_count, "n": next_path or ""})
+            queue_mail("staff_sign_in", attendant.email, "Seu link para o atendimento", "staff_sign_in",
+                       attendant=attendant, link=external_url("staff.sign_in_link", token=token),
+                       minutes=current_app.config["STAFF_SIGN_IN_LINK_MAX_AGE"] // 60)
+            db.session.commit()
+    return redirect(url_for("staff.sign_in_sent"), 303)
+
+
+@bp.get("/entrar/enviado")
+def sign_in_sent():
+    return render_template("staff/sign_in_sent.html")
+
+
+@bp.route("/entrar/<token>", methods=["GET", "POST"])
+def sign_in_link(token: str):
+    try:
+        payload = read_token("staff", token, current_app.config["STAFF_SIGN_IN_LINK_MAX_AGE"])
+        reason = None
+    except TokenExpired:
+        payload, reason = {}, "expired"
+    except TokenError:
+        payload, reason = {}, "invalid"
+    attendant_id = payload.get("a")
+    attendant = db.session.get(Attendant, attendant_id) if isinstance(attendant_id, int) else None
+    if reason is None and (attendant is None or not attendant.active
+                           or attendant.link_version != payload.get("v")
+                           or attendant.sign_in_count != payload.get("s")):
+        reason = "used"
+    if reason is not None:
+        return render_template("staff/link_problem.html", reason=reason), 400 if reason == "invalid" else 410
+    form = ButtonForm()
+    if request.method == "POST" and form.validate():
+        attendant.sign_in_count += 1
+        db.session.commit()
+        sign_in_attendant(attendant)
+        next_path = payload.get("n")
+        return redirect(next_path if is_safe_next(next_path) else url_for("staff.home"), 303)
+    return render_template("staff/sign_in_link.html", form=form, attendant=attendant)
+
+
+@bp.post("/sair")
+def sign_out():
+    sign_out_attendant()
+    flash("Você saiu do atendimento.", "info")
+    return redirect(url_for("staff.home"), 303)
+
+
+# --- Queue -----------------------------------------------------------------------------------
+
+def scope_ids(attendant: Attendant) -> list[int] | None:
+    """The departments an attendant works in; None means all (administrators)."""
+    return None if attendant.is_admin else [d.id for d in attendant.departments]
+
+
+def _in_scope(stmt, attendant: Attendant):
+    ids = scope_ids(attendant)
+    return stmt if ids is None else stmt.where(ServiceOrder.department_id.in_(ids))
+
+
+def _queue_params() -> dict:
+    args = request.args
+    status = args.get("status", "aberta")
+    status = status if status in {s.value for s in Status} | {"todas"} else "aberta"
+    assignee = args.get("responsavel", "")
+    assignee = assignee if assignee in ("", "meus", "ninguem") else ""
+    page = args.get("pagina", "1")
+    page = int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1
+    def number(name):
+        value = args.get(name, "")
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+    return {"status": status, "departamento": number("departamento"), "responsavel": assignee,
+            "assunto": number("assunto"), "q": args.get("q", "").strip()[:100], "pagina": max(page, 1)}
+
+
+def _field_match(kinds, value: str):
+    fields = sa.select(SubjectField.id).where(SubjectField.kind.in_(kinds))
+    return sa.exists().where(FieldValue.service_order_id == ServiceOrder.id,
+                             FieldValue.field_id.in_(fields), FieldValue.value == value)
+
+
+def _search(query: str):
+    """Number, e-mail, name, phone, RENAVAM, PLACA, CPF/CNPJ or words of the messages."""
+    from models import FieldKind
+
+    digits = "".join(c for c in query if c.isascii() and c.isdigit())
+    conditions = []
+    bare = query.lstrip("#").strip()
+    if bare.isascii() and bare.isdigit() and len(bare) <= 8:
+        conditions.append(ServiceOrder.number == int(bare))
+    if "@" in query:
+        conditions.append(Contact.email.startswith(normalize_email(query), autoescape=True))
+    for kind in (FieldKind.RENAVAM, FieldKind.PLACA, FieldKind.CPF_CNPJ):
+        try:
+            conditions.append(_field_match([kind], fieldtypes.normalize(kind, query)))
+        except fieldtypes.FieldError:
+            pass
+    if len(digits) >= 4:
+        phone_digits = Contact.phone
+        for char in "()- .+":
+            phone_digits = sa.func.replace(phone_digits, char, "")
+        conditions.append(phone_digits.contains(digits, autoescape=True))
+    if len(query) >= 3 and "@" not in query:
+        pattern = f"%{query}%"
+        conditions.append(Contact.name.ilike(pattern))
+        conditions.append(sa.exists().where(ThreadEntry.service_order_id == ServiceOrder.id,
+                                            ThreadEntry.body_html.ilike(pattern)))
+    return sa.or_(*conditions) if conditions else sa.false()
+
+
+def _filtered(stmt, params: dict, attendant: Attendant, with_status: bool = True):
+    stmt = _in_scope(stmt, attendant)
+    if params["departamento"]:
+        stmt = stmt.where(ServiceOrder.department_id == params["departamento"])
+    if params["assunto"]:
+        stmt = stmt.where(ServiceOrder.subject_id == params["assunto"])
+    if params["responsavel"] == "meus":
+        stmt = stmt.where(ServiceOrder.assignee_id == attendant.id)
+    elif params["responsavel"] == "ninguem":
+        stmt = stmt.where(ServiceOrder.assignee_id.is_(None))
+    if params["q"]:
+        stmt = stmt.where(_search(params["q"]))
+    if with_status and params["status"] != "todas":
+        stmt = stmt.where(ServiceOrder.status == Status(params["status"]))
+    return stmt
+
+
+def queue():
+    attendant = current_attendant()
+    params = _queue_params()
+    base = sa.select(ServiceOrder).join(Contact, ServiceOrder.contact_id == Contact.id)
+    counted = _filtered(
+        sa.select(ServiceOrder.status, sa.func.count()).select_from(ServiceOrder)
+        .join(Contact, ServiceOrder.contact_id == Contact.id),
+        params, attendant, with_status=False,
+    ).group_by(ServiceOrder.status)
+    counts = {status: 0 for status in Status}
+    counts.update(dict(db.session.execute(counted).all()))
+    total = sum(counts.values()) if params["status"] == "todas" else counts[Status(params["status"])]
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(params["pagina"], pages)
+    items = db.session.scalars(
+        _filtered(base, params, attendant)
+        .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.subject),
+                 joinedload(ServiceOrder.department), joinedload(ServiceOrder.assignee))
+        .order_by(ServiceOrder.updated_at.desc(), ServiceOrder.id.desc())
+        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    ).all()
+    ids = scope_ids(attendant)
+    departments = db.session.scalars(
+        sa.select(Department).order_by(Department.name)
+        if ids is None else sa.select(Department).where(Department.id.in_(ids)).order_by(Department.name)
+    ).all()
+    subjects = db.session.scalars(sa.select(Subject).order_by(Subject.name)).all()
+    first = (page - 1) * PER_PAGE + 1 if items else 0
+    return render_template(
+        "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
+        pages=pages, first=first, last=first + len(items) - 1 if items else 0,
+        departments=departments, subjects=subjects, now=utcnow(), queue_url=_queue_url,
+    )
+
+
+def _queue_url(params: dict, **changes) -> str:
+    merged = {**params, **changes}
+    defaults = {"status": "aberta", "departamento": None, "responsavel": "", "assunto": None,
+                "q": "", "pagina": 1}
+    query = {k: v for k, v in merged.items() if v != defaults[k]}
+    return url_for("staff.home") + ("?" + urlencode(query) if query else "")
+
+
+def is_overdue(order: ServiceOrder, now) -> bool:
+    waiting = order.awaiting_reply_since
+    return (waiting is not None and order.status == Status.ABERTA
+            and now - waiting > timedelta(hours=order.department.response_hours))
+
+
+@bp.app_template_filter("overdue")
+def overdue_filter(order: ServiceOrder, now) -> bool:
+    return is_overdue(order, now)
+
+
+# --- Register an O.S. for a caller -----------------------------------------------------------
+
+def _department_choices(attendant: Attendant) -> list[tuple[str, str]]:
+    return [(str(d.id), d.name) for d in db.session.scalars(sa.select(Department).order_by(Department.name))]
+
+
+@bp.route("/os/nova", methods=["GET", "POST"])
+def intake():
+    attendant = current_attendant()
+    subjects = db.session.scalars(
+        sa.select(Subject).where(Subject.active.is_(True)).order_by(Subject.position, Subject.name)
+        .options(selectinload(Subject.fields))
+    ).all()
+    form = IntakeForm()
+    form.subject.choices = [("", "— Escolha o assunto —")] + [(str(s.id), s.name) for s in subjects]
+    form.department.choices = [("", "O do assunto")] + _department_choices(attendant)
+    form.ensure_key()
+    chosen = next((s for s in subjects if str(s.id) == form.subject.data), None)
+    existing = None
+    if form.email.data:
+        existing = db.session.scalar(sa.select(Contact).where(Contact.email == normalize_email(form.email.data)))
+
+    def page(status=200, field_errors=None):
+        return render_template("staff/intake.html", form=form, subjects=subjects, chosen=chosen,
+                               values=request.form, field_errors=field_errors or {},
+                               existing=existing), status
+
+    if request.method == "GET":
+        return page()
+    if form.find.data:
+        if existing is not None:  # the caller is known: their details, not retyped ones
+            form.name.data, form.phone.data = existing.name, existing.phone
+            form.extension.data = existing.extension
+        return page()
+    if form.next_step.data:
+        return page()
+    form_ok = form.validate()
+    values, field_errors = subject_field_values(chosen) if chosen else ({}, {})
+    if chosen is None:
+        form.subject.errors = ["Escolha o assunto."]
+        form_ok = False
+    department = None
+    if form.department.data:
+        department = db.session.get(Department, int(form.department.data)) if form.department.data.isdigit() else None
+        if department is None:
+            form.department.errors = ["Escolha um departamento da lista."]
+            form_ok = False
+    files = checked_files(form, form_ok and not field_errors)
+    if not form_ok or field_errors or form.anexos.errors:
+        return page(422, field_errors)
+    earlier = posted_before(form.chave.data)
+    if earlier is not None:
+        return redirect(url_for("staff.order", numero=earlier.order.display_number), 303)
+    paths = uploads.store(files)
+    try:
+        contact = Contact.find_or_create(form.email.data, form.name.data, form.phone.data,
+                                         form.extension.data)
+        order = ServiceOrder.open(contact=contact, subject=chosen, body_html=form.html(),
+                                  channel=form.channel.data, phone=form.phone.data or None,
+                                  department=department, field_values=values, attendant=attendant)
+        first = order.entries[0]
+        first.submission_key = form.chave.data
+        db.session.flush()
+        attach_files(first, order, files)
+        db.session.flush()
+        send_new_order(order)
+        alert_attendants(order, first, "new", exclude=attendant)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        uploads.discard(paths)
+        raise
+    flash(f"O.S. {order.display_number} registrada. Informe o número ao cidadão: "
+          f"{' '.join(order.display_number[i:i + 4] for i in (0, 4))}. "
+          "Ele recebeu o número e o link por e-mail.", "info")
+    return redirect(url_for("staff.order", numero=order.display_number), 303)
+
+
+# --- The O.S. page ---------------------------------------------------------------------------
+
+def _order_or_404(numero: str) -> ServiceOrder:
+    number = ServiceOrder.parse_number(numero)
+    order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == number)) if number else None
+    if order is None or not order.visible_to(attendant=current_attendant()):
+        abort(404)  # the same for a missing O.S. and one of another department
+    return order
+
+
+def _order_page(order: ServiceOrder, reply_form=None, update_form=None, fields_errors=None, status=200):
+    attendant = current_attendant()
+    if reply_form is None:
+        reply_form = StaffReplyForm(formdata=None)
+        reply_form.ensure_key()
+    reply_form.seen_entry.data = reply_form.seen_entry.data or str(max((e.id for e in order.entries), default=0))
+    if update_form is None:
+        update_form = UpdateForm(formdata=None, status=order.status.value,
+                                 department=str(order.department_id),
+                                 assignee=str(order.assignee_id or ""), version=str(order.version))
+    update_form.department.choices = _department_choices(attendant)
+    assignable = db.session.scalars(
+        sa.select(Attendant).where(Attendant.active.is_(True)).order_by(Attendant.name)
+        .options(selectinload(Attendant.departments))
+    ).all()
+    update_form.assignee.choices = [("", "Ninguém")] + [
+        (str(a.id), a.name) for a in assignable if a.serves(order.department_id)]
+    others = db.session.scalars(
+        _in_scope(sa.select(ServiceOrder).where(ServiceOrder.contact_id == order.contact_id,
+                                                ServiceOrder.id != order.id), attendant)
+        .options(joinedload(ServiceOrder.subject))
+        .order_by(ServiceOrder.created_at.desc()).limit(10)
+    ).all()
+    audit = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.service_order_id == order.id).order_by(AuditEvent.created_at, AuditEvent.id)
+    ).all()
+    field_values = {v.field_id: v.value for v in order.field_values}
+    return render_template(
+        "staff/order.html", order=order, reply_form=reply_form, update_form=update_form,
+        others=others, audit=audit, field_values=field_values, fields_errors=fields_errors or {},
+        overdue=is_overdue(order, utcnow()), button_form=ButtonForm(),
+    ), status
+
+
+@bp.get("/os/<numero>")
+def order(numero: str):
+    return _order_page(_order_or_404(numero))
+
+
+def _audit(order: ServiceOrder, action: str, detail: str | None = None) -> None:
+    db.session.add(AuditEvent(order=order, actor=current_attendant().name, action=action, detail=detail))
+
+
+@bp.post("/os/<numero>/mensagem")
+def post_message(numero: str):
+    order = _order_or_404(numero)
+    attendant = current_attendant()
+    form = StaffReplyForm()
+    form.ensure_key()
+    back = url_for("staff.order", numero=order.display_number)
+    earlier = posted_before(form.chave.data)
+    if earlier is not None and earlier.service_order_id == order.id:
+        return redirect(f"{back}#mensagem-{earlier.id}", 303)
+    form_ok = form.validate()
+    files = checked_files(form, form_ok)
+    if not form_ok or form.anexos.errors:
+        return _order_page(order, reply_form=form, status=422)
+    newest = max((e.id for e in order.entries), default=0)
+    seen = int(form.seen_entry.data) if (form.seen_entry.data or "").isdigit() else 0
+    if newest > seen:
+        # Someone wrote while this attendant typed: show it before anything is sent.
+        form.seen_entry.data = str(newest)
+        form.body.errors = ["Chegou uma mensagem nova nesta O.S. enquanto você escrevia. Leia o "
+                            "histórico e envie de novo; seu texto foi mantido."]
+        return _order_page(order, reply_form=form, status=409)
+    is_note = bool(form.note.data)
+    paths = uploads.store(files)
+    try:
+        now = utcnow()
+        entry = ThreadEntry(kind=EntryKind.NOTE if is_note else EntryKind.REPLY, author_name=attendant.name,
+                            attendant_id=attendant.id, body_html=form.html(), created_at=now,
+                            submission_key=form.chave.data)
+        order.entries.append(entry)
+        db.session.flush()
+        attach_files(entry, order, files)
+        if not is_note:
+            order.updated_at = now
+            order.awaiting_reply_since = None
+            if order.assignee_id is None:
+                order.assignee_id = attendant.id
+                _audit(order, "atribuída", f"a {attendant.name}, ao responder")
+            if form.after.data in ("resolvida", "fechada"):
+                old_status = order.status
+                order.set_status(Status(form.after.data))
+                _audit(order, "status", f"{old_status.label} → {order.status.label}")
+            db.session.flush()
+            send_reply_to_citizen(order, entry)  # it tells the new status too
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        uploads.discard(paths)
+        return redirect(back, 303)
+    flash("Nota interna salva." if is_note else "Resposta enviada ao cidadão.", "info")
+    return redirect(f"{back}#mensagem-{entry.id}", 303)
+
+
+@bp.post("/os/<numero>/atualizar")
+def update(numero: str):
+    order = _order_or_404(numero)
+    attendant = current_attendant()
+    form = UpdateForm()
+    form.department.choices = _department_choices(attendant)
+    back = url_for("staff.order", numero=order.display_number)
+    if not form.validate():
+        return _order_page(order, update_form=form, status=422)
+    if form.version.data != str(order.version):
+        flash("Outro atendente alterou esta O.S. enquanto você a via. Confira o estado atual e "
+              "repita a alteração, se ainda for o caso.", "error")
+        return redirect(back, 303)
+    changes = []
+    new_status = Status(form.status.data)
+    old_status = order.status
+    if new_status != order.status:
+        order.set_status(new_status)
+        changes.append(("status", f"{old_status.label} → {new_status.label}"))
+    if form.department.data and form.department.data != str(order.department_id):
+        department = db.session.get(Department, int(form.department.data)) if form.department.data.isdigit() else None
+        if department is None:
+            abort(400)
+        changes.append(("transferida", f"{order.department.name} → {department.name}"))
+        order.department = department
+        if order.assignee is not None and not order.assignee.serves(department.id):
+            order.assignee = None
+    assignee_id = int(form.assignee.data) if (form.assignee.data or "").isdigit() else None
+    if assignee_id != order.assignee_id and not any(a == "transferida" for a, _ in changes):
+        assignee = db.session.get(Attendant, assignee_id) if assignee_id else None
+        if assignee_id and (assignee is None or not assignee.active or not assignee.serves(order.department_id)):
+            abort(400)
+        changes.append(("atribuída", assignee.name if assignee else "a ninguém"))
+        order.assignee = assignee
+    if not changes:
+        return redirect(back, 303)
+    order.updated_at = utcnow()
+    for action, detail in changes:
+        _audit(order, action, detail)
+    if order.status != old_status:
+        send_status_change(order, old_status)
+    try:
+        db.session.commit()
+    except sa.orm.exc.StaleDataError:
+        db.session.rollback()
+        flash("Outro atendente alterou esta O.S. ao mesmo tempo. Confira e repita a alteração.", "error")
+        return redirect(back, 303)
+    flash("Alterações salvas.", "info")
+    if not order.visible_to(attendant=attendant):
+        return redirect(url_for("staff.home"), 303)  # transferred out of this attendant's reach
+    return redirect(back, 303)
+
+
+@bp.post("/os/<numero>/campos")
+def edit_fields(numero: str):
+    order = _order_or_404(numero)
+    form = ButtonForm()
+    if not form.validate():
+        abort(400)
+    values, errors = subject_field_values(order.subject)
+    if errors:
+        return _order_page(order, fields_errors=errors, status=422)
+    current = {v.field_id: v for v in order.field_values}
+    labels = {f.id: f.label for f in order.subject.fields}
+    for field_id, label in labels.items():
+        old = current[field_id].value if field_id in current else ""
+        new = values.get(field_id, "")
+        if old == new:
+            continue
+        if field_id in current and new:
+            current[field_id].value = new
+        elif field_id in current:
+            order.field_values.remove(current[field_id])
+        else:
+            order.field_values.append(FieldValue(field_id=field_id, value=new))
+        _audit(order, "campo alterado", f"{label}: {old or '(vazio)'} → {new or '(vazio)'}")
+    db.session.commit()
+    flash("Campos salvos.", "info")
+    return redirect(url_for("staff.order", numero=order.display_number), 303)
+
+
+@bp.get("/os/<numero>/anexos/<int:attachment_id>")
+def download(numero: str, attachment_id: int):
+    order = _order_or_404(numero)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.service_order_id != order.id:
+        abort(404)
+    return send_attachment(attachment)
