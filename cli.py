@@ -39,6 +39,8 @@ def _valid_email(value: str) -> str:
 def _text(value: str, option: str, maximum: int, required: bool = True) -> str | None:
     """A trimmed option value that fits its column, or a clear error."""
     value = (value or "").strip()
+    if "\x00" in value:
+        raise click.BadParameter("contém caracteres inválidos", param_hint=option)
     if required and not value:
         raise click.BadParameter("não pode ficar vazio", param_hint=option)
     if len(value) > maximum:

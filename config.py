@@ -76,7 +76,7 @@ class Config:
             "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
             "RATELIMIT_STATUS_CHECK": env("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour"),
             "RATELIMIT_ACCOUNT": env("RATELIMIT_ACCOUNT", "10 per minute;60 per hour"),
-            "RATELIMIT_ACCOUNT_PER_EMAIL": env("RATELIMIT_ACCOUNT_PER_EMAIL", "5 per hour;20 per day"),
+            "ACCOUNT_MAILS_PER_ADDRESS_HOUR": _env_int("ACCOUNT_MAILS_PER_ADDRESS_HOUR", 10),
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
             "MAX_ATTACHMENT_BYTES": _env_int("MAX_ATTACHMENT_MB", 10) * 1024 * 1024,
             "MAX_ATTACHMENTS": _env_int("MAX_ATTACHMENTS", 5),

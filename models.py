@@ -226,6 +226,37 @@ class Contact(UserMixin, db.Model):
     def has_account(self) -> bool:
         return self.confirmed_at is not None
 
+    def confirm(self) -> None:
+        """The address is proven by the link sent to it: the account is active."""
+        self.confirmed_at = utcnow()
+        self.sign_in_count += 1  # sign-in links sent before stop working
+
+    def absorb(self, other: Contact) -> None:
+        """Take over the O.S. of `other`, the contact of an address this account has just
+        proven, and remove it. The O.S. versions move on, so a console page open on one of
+        them will not save over the change."""
+        db.session.execute(
+            sa.update(ServiceOrder).where(ServiceOrder.contact_id == other.id)
+            .values(contact_id=self.id, version=ServiceOrder.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            sa.update(ThreadEntry).where(ThreadEntry.contact_id == other.id)
+            .values(contact_id=self.id).execution_options(synchronize_session=False)
+        )
+        db.session.delete(other)
+        db.session.flush()
+
+    def order_counts(self) -> dict[Status, int]:
+        """How many O.S. of this contact are in each status."""
+        rows = db.session.execute(
+            sa.select(ServiceOrder.status, sa.func.count())
+            .where(ServiceOrder.contact_id == self.id).group_by(ServiceOrder.status)
+        ).all()
+        counts = {status: 0 for status in Status}
+        counts.update(dict(rows))
+        return counts
+
     @property
     def is_active(self) -> bool:
         return self.has_account
@@ -529,16 +560,18 @@ class OfficeSetting(db.Model):
         return g.office
 
 
-class AccessRequest(db.Model):
-    """A "Verificar Status da O.S." request, resolved by the mail worker.
-
-    The page only stores the request, so it does the same work, in the same time, whether
-    or not the e-mail and number match; the worker decides and deletes the row.
+class MailRequest(db.Model):
+    """A request that may end in an e-mail, decided by the mail worker: a status check
+    ("access": e-mail and O.S. number), an account sign-in ("signin") or a registration
+    ("register"). The page only stores it, so it does the same work, in the same time,
+    whether or not the address is known; the worker decides and deletes the row.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
     email: Mapped[str] = mapped_column(sa.String(254))
-    number: Mapped[int] = mapped_column(sa.BigInteger)
+    number: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    data: Mapped[Optional[dict]] = mapped_column(sa.JSON)  # typed details, a `next` path
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

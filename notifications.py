@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app import db
-from models import AccessRequest, AuditEvent, OutboxMessage, ServiceOrder, utcnow
+from models import Attendant, AuditEvent, Contact, MailRequest, OutboxMessage, ServiceOrder, utcnow
 from outbox import queue_mail
 from sanitize import html_to_text
 from tokens import external_url, make_token
@@ -32,26 +32,108 @@ def _link_hours() -> int:
     return current_app.config["ACCESS_LINK_MAX_AGE"] // 3600
 
 
-def request_access_link(email: str, number: int) -> None:
-    """Store a status check for the worker; the same work whatever the e-mail and number."""
-    db.session.add(AccessRequest(email=email, number=number))
+def request_mail(kind: str, email: str, number: int | None = None, **data) -> None:
+    """Store a request for the worker (see models.MailRequest); the caller commits."""
+    db.session.add(MailRequest(kind=kind, email=email, number=number, data=data or None))
 
 
-def resolve_access_requests(limit: int = 200) -> int:
-    """Send an access link for each stored request whose e-mail is its O.S.'s; drop the rest."""
+def resolve_now_in_development() -> None:
+    """Development runs no mail worker: decide stored requests at once."""
+    if current_app.config["MAIL_CATCH"]:
+        try:
+            resolve_requests()
+        except sa.exc.OperationalError:  # another request is deciding them right now
+            db.session.rollback()
+
+
+def resolve_requests(limit: int = 200) -> int:
+    """Decide each stored request: send what its address should get, drop the rest."""
     requests = db.session.scalars(
-        sa.select(AccessRequest).order_by(AccessRequest.id).limit(limit)
-        .with_for_update(skip_locked=True)
+        sa.select(MailRequest).order_by(MailRequest.id).limit(limit).with_for_update(skip_locked=True)
     ).all()
     for request in requests:
+        try:
+            with db.session.begin_nested():  # one bad request must not hold up the others
+                _resolve(request)
+        except sa.exc.SQLAlchemyError:
+            log.exception("pedido %s (%s) descartado", request.id, request.kind)
+    if requests:
+        db.session.execute(sa.delete(MailRequest).where(MailRequest.id.in_([r.id for r in requests])))
+    db.session.commit()
+    return len(requests)
+
+
+def _resolve(request: MailRequest) -> None:
+    if request.kind == "access":
         order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == request.number))
         if order is not None and order.contact.email == request.email:
             send_access_link(order)
-    if requests:
-        db.session.execute(sa.delete(AccessRequest).where(
-            AccessRequest.id.in_([r.id for r in requests])))
-    db.session.commit()
-    return len(requests)
+    elif _within_account_mail_budget(request.email):
+        if request.kind == "staff_signin":
+            _resolve_staff_sign_in(request)
+        else:
+            _resolve_account_request(request)
+
+
+ACCOUNT_MAIL_KINDS = ("sign_in", "account_exists", "account_confirm", "account_invite", "staff_sign_in")
+
+
+def _within_account_mail_budget(address: str) -> bool:
+    """Sign-in and confirmation mail to one address, per hour. Only mail actually sent
+    counts, so requests for an address it was never sent to use nothing up."""
+    since = utcnow() - timedelta(hours=1)
+    sent = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.recipient == address, OutboxMessage.kind.in_(ACCOUNT_MAIL_KINDS),
+        OutboxMessage.created_at >= since))
+    if sent >= current_app.config["ACCOUNT_MAILS_PER_ADDRESS_HOUR"]:
+        log.info("e-mail de conta não enviado: limite por hora do endereço")
+        return False
+    return True
+
+
+def _resolve_staff_sign_in(request: MailRequest) -> None:
+    attendant = db.session.scalar(sa.select(Attendant).where(Attendant.email == request.email))
+    if attendant is None or not attendant.active:
+        return
+    token = make_token("staff", {"a": attendant.id, "v": attendant.link_version,
+                                 "s": attendant.sign_in_count, "n": (request.data or {}).get("next") or ""})
+    queue_mail("staff_sign_in", attendant.email, "Seu link para o atendimento", "staff_sign_in",
+               attendant=attendant, link=external_url("staff.sign_in_link", token=token),
+               minutes=current_app.config["STAFF_SIGN_IN_LINK_MAX_AGE"] // 60)
+
+
+def _resolve_account_request(request: MailRequest) -> None:
+    data = request.data or {}
+    contact = db.session.scalar(sa.select(Contact).where(Contact.email == request.email))
+    if contact is not None and contact.has_account:
+        kind = "sign_in" if request.kind == "signin" else "account_exists"
+        subject = "Seu link para entrar" if kind == "sign_in" else "Você já possui uma conta"
+        queue_mail(kind, contact.email, subject, kind, contact=contact,
+                   link=sign_in_link(contact, data.get("next")),
+                   minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60)
+    elif request.kind == "register":
+        # Details nobody has proven yet give way to newer ones; a known contact keeps its own.
+        contact = Contact.find_or_create(request.email, data.get("name") or "", data.get("phone"),
+                                         data.get("extension"))
+        db.session.flush()
+        _send_confirmation(contact, "account_confirm", "Confirme seu cadastro")
+    elif contact is not None:
+        # "Entrar" with an address that has O.S. but no account yet: one click makes it.
+        _send_confirmation(contact, "account_invite", "Crie sua conta para acompanhar suas O.S.")
+
+
+def _send_confirmation(contact: Contact, kind: str, subject: str) -> None:
+    token = make_token("confirm", {"c": contact.id, "v": contact.link_version})
+    queue_mail(kind, contact.email, subject, kind, contact=contact,
+               link=external_url("account.confirm", token=token),
+               hours=current_app.config["CONFIRM_LINK_MAX_AGE"] // 3600)
+
+
+def sign_in_link(contact: Contact, next_path: str | None = None) -> str:
+    """A link that signs the account in once (it carries the sign-in counter)."""
+    token = make_token("signin", {"c": contact.id, "v": contact.link_version,
+                                  "s": contact.sign_in_count, "n": next_path or ""})
+    return external_url("account.sign_in_link", token=token)
 
 
 def _links_sent_since(since, **where) -> int:

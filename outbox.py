@@ -124,9 +124,9 @@ def _backoff(attempts: int) -> timedelta:
 def deliver_due(limit: int = 50) -> tuple[int, int]:
     """Turn status checks into messages, then send what is due once.
     Returns (sent, failed attempts)."""
-    from notifications import resolve_access_requests  # the worker decides those, see there
+    from notifications import resolve_requests  # the worker decides those, see there
 
-    resolve_access_requests()
+    resolve_requests()
     config = current_app.config
     due = _due_ids(limit)
     if not due:

@@ -13,7 +13,7 @@ import time
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user
 from limits import parse_many
 
@@ -146,7 +146,20 @@ def set_security_headers(response):
     return response
 
 
+def refuse_nul_bytes():
+    """No browser sends a NUL byte in a form; PostgreSQL refuses to store one. Refuse the
+    request in Portuguese instead of failing later."""
+    values = [v for _, v in request.args.items(multi=True)]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [v for _, v in request.form.items(multi=True)]
+        values += [f.filename or "" for _, f in request.files.items(multi=True)]
+    if any("\x00" in v for v in values):
+        abort(400, description="O envio contém caracteres inválidos.")
+
+
 def init_app(app) -> None:
     login_manager.unauthorized_handler(_ask_to_sign_in)
     login_manager.session_protection = "basic"
     app.after_request(set_security_headers)
+    app.before_request(refuse_nul_bytes)

@@ -129,11 +129,11 @@ def test_healthz_answers_when_the_database_does(client):
 
 def test_the_request_does_the_same_work_whether_or_not_the_pair_matches(app, client, make_order):
     number = make_order()
-    from models import AccessRequest
+    from models import MailRequest
 
     def rows():
         with app.app_context():
-            return (db.session.scalar(sa.select(sa.func.count(AccessRequest.id))),
+            return (db.session.scalar(sa.select(sa.func.count(MailRequest.id))),
                     db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))))
 
     token = csrf_token(client)

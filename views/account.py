@@ -10,27 +10,35 @@ when the contact's `link_version` is raised ("Sair de todos os dispositivos", a 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import (Blueprint, current_app, flash, has_request_context, redirect, render_template,
-                   request, session, url_for)
+from flask import (Blueprint, current_app, flash, g, has_request_context, redirect,
+                   render_template, request, session, url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import SubmitField
 
 from app import db, limiter
-from models import Contact, ServiceOrder, Status, Subject, ThreadEntry, normalize_email, utcnow
+from models import Contact, ServiceOrder, Status, Subject, normalize_email
 from outbox import queue_mail
-from security import is_safe_next, within_limit
+from notifications import request_mail, resolve_now_in_development
+from security import is_safe_next
 from tokens import TokenError, TokenExpired, external_url, make_token, read_token
 from views.fields import email_field, extension_field, name_field, phone_field
 
 bp = Blueprint("account", __name__)
 
 PER_PAGE = 20
-SORTS = {"numero": ServiceOrder.number, "data": ServiceOrder.created_at}
+# ordem= in the query string: column and direction, in words a citizen can read in a bookmark
+SORTS = {
+    "recentes": ("Data de Criação, mais recentes primeiro", ServiceOrder.created_at, "desc"),
+    "antigas": ("Data de Criação, mais antigas primeiro", ServiceOrder.created_at, "asc"),
+    "maior-numero": ("Número da O.S., do maior para o menor", ServiceOrder.number, "desc"),
+    "menor-numero": ("Número da O.S., do menor para o maior", ServiceOrder.number, "asc"),
+}
 
 
 class RegisterForm(FlaskForm):
@@ -79,33 +87,14 @@ def register():
     if request.method == "POST":
         if not form.validate():
             return render_template("account/register.html", form=form), 422
-        email = normalize_email(form.email.data)
-        if within_limit("RATELIMIT_ACCOUNT_PER_EMAIL", "account-email", email):
-            _send_registration_mail(email, form)
-            db.session.commit()
+        # The worker decides: a confirmation link for a new account, a sign-in link for an
+        # existing one. This page answers the same, in the same time, either way.
+        request_mail("register", normalize_email(form.email.data), name=form.name.data,
+                     phone=form.phone.data or None, extension=form.extension.data or None)
+        db.session.commit()
+        resolve_now_in_development()
         return redirect(url_for("account.register_sent"), 303)
     return render_template("account/register.html", form=form)
-
-
-def _send_registration_mail(email: str, form: RegisterForm) -> None:
-    contact = db.session.scalar(sa.select(Contact).where(Contact.email == email))
-    if contact is not None and contact.has_account:
-        # Same answer on the page; the owner gets a way in instead of a second account.
-        queue_mail("account_exists", contact.email, "Você já possui uma conta", "account_exists",
-                   contact=contact, link=_sign_in_link(contact),
-                   minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60)
-        return
-    # Registering never changes a known contact's details; only the confirmation, which
-    # proves the address, applies what was typed here.
-    contact = Contact.find_or_create(email, form.name.data, form.phone.data, form.extension.data)
-    db.session.flush()
-    token = make_token("confirm", {
-        "c": contact.id, "v": contact.link_version, "n": form.name.data,
-        "p": form.phone.data or "", "x": form.extension.data or "",
-    })
-    queue_mail("account_confirm", contact.email, "Confirme seu cadastro", "account_confirm",
-               name=form.name.data, link=external_url("account.confirm", token=token),
-               hours=_hours("CONFIRM_LINK_MAX_AGE"))
 
 
 @bp.get("/cadastro/enviado")
@@ -142,15 +131,11 @@ def confirm(token: str):
         return render_template("account/already_confirmed.html"), 409
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        contact.name = str(payload.get("n") or contact.name)[:120]
-        contact.phone = str(payload.get("p") or "")[:40] or contact.phone
-        contact.extension = str(payload.get("x") or "")[:10] or contact.extension
-        contact.confirmed_at = utcnow()
-        contact.sign_in_count += 1
+        contact.confirm()
         db.session.commit()
         _sign_in(contact)
         return redirect(url_for("account.confirmed"), 303)
-    return render_template("account/confirm.html", form=form, name=payload.get("n"))
+    return render_template("account/confirm.html", form=form)
 
 
 @bp.get("/conta/confirmada")
@@ -160,12 +145,6 @@ def confirmed():
 
 
 # --- Entrar / Sair --------------------------------------------------------------------------
-
-def _sign_in_link(contact: Contact, next_path: str | None = None) -> str:
-    token = make_token("signin", {"c": contact.id, "v": contact.link_version,
-                                  "s": contact.sign_in_count, "n": next_path or ""})
-    return external_url("account.sign_in_link", token=token)
-
 
 @bp.route("/entrar", methods=["GET", "POST"])
 @limiter.limit(_limit("RATELIMIT_ACCOUNT"), methods=["POST"])
@@ -179,14 +158,9 @@ def sign_in():
     if request.method == "POST":
         if not form.validate():
             return render_template("account/sign_in.html", form=form), 422
-        email = normalize_email(form.email.data)
-        if within_limit("RATELIMIT_ACCOUNT_PER_EMAIL", "account-email", email):
-            contact = db.session.scalar(sa.select(Contact).where(Contact.email == email))
-            if contact is not None and contact.has_account:
-                queue_mail("sign_in", contact.email, "Seu link para entrar", "sign_in",
-                           contact=contact, link=_sign_in_link(contact, next_path),
-                           minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60)
-                db.session.commit()
+        request_mail("signin", normalize_email(form.email.data), next=next_path)
+        db.session.commit()
+        resolve_now_in_development()
         return redirect(url_for("account.sign_in_sent"), 303)
     return render_template("account/sign_in.html", form=form)
 
@@ -224,8 +198,9 @@ def sign_out():
 @bp.post("/sair/todos")
 @login_required
 def sign_out_everywhere():
-    contact = db.session.get(Contact, current_user.id)
+    contact = current_user
     contact.link_version += 1  # every session and every e-mailed link of this contact dies
+    contact.pending_email = None  # its confirmation link died too
     db.session.commit()
     _sign_in(contact)
     flash("Você saiu de todos os outros dispositivos e os links enviados antes deixaram de valer.",
@@ -235,15 +210,11 @@ def sign_out_everywhere():
 
 # --- O.S. (n) -------------------------------------------------------------------------------
 
-def status_counts(contact_id: int) -> dict[Status, int]:
-    rows = db.session.execute(
-        sa.select(ServiceOrder.status, sa.func.count())
-        .where(ServiceOrder.contact_id == contact_id)
-        .group_by(ServiceOrder.status)
-    ).all()
-    counts = {status: 0 for status in Status}
-    counts.update({status: count for status, count in rows})
-    return counts
+def order_counts() -> dict[Status, int]:
+    """The signed-in citizen's O.S. per status, once per request (header and list share it)."""
+    if "order_counts" not in g:
+        g.order_counts = current_user.order_counts()
+    return g.order_counts
 
 
 def _list_params() -> dict:
@@ -251,40 +222,41 @@ def _list_params() -> dict:
     args = request.args
     status = args.get("status", "")
     status = status if status in {s.value for s in Status} else ""
-    sort = args.get("ordem", "data")
-    sort = sort if sort in SORTS else "data"
-    direction = args.get("direcao", "desc")
-    direction = direction if direction in ("asc", "desc") else "desc"
+    sort = args.get("ordem", "recentes")
+    sort = sort if sort in SORTS else "recentes"
     page = args.get("pagina", "1")
     page = int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1
     query = args.get("q", "").strip()[:100]
-    return {"status": status, "ordem": sort, "direcao": direction, "pagina": max(page, 1),
-            "q": query}
+    return {"status": status, "ordem": sort, "pagina": max(page, 1), "q": query}
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: "CERTIDAO" finds "Certidão"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _search_condition(query: str):
-    """A number (whole or part) or words of the subject."""
-    conditions = [Subject.name.ilike(f"%{_escape_like(query)}%", escape="\\")]
+    """A number (whole or part) or words of the subject, with or without accents."""
+    wanted = _folded(query)
+    subject_ids = [s.id for s in db.session.execute(sa.select(Subject.id, Subject.name))
+                   if wanted in _folded(s.name)]  # a few dozen subjects: matched here, on any database
+    conditions = [ServiceOrder.subject_id.in_(subject_ids)] if subject_ids else []
     digits = query.lstrip("#").strip()
-    if digits.isascii() and digits.isdigit() and len(digits) <= 8:
+    if ServiceOrder.parse_number(digits) is not None:
         # The number as shown, zero-padded to 8 digits, so "217" finds 00002172.
         padded = sa.func.substr(sa.cast(ServiceOrder.number + 100_000_000, sa.String), 2)
         conditions.append(padded.contains(digits, autoescape=True))
-    return sa.or_(*conditions)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.or_(*conditions) if conditions else sa.false()
 
 
 @bp.get("/os")
 @login_required
 def orders():
     params = _list_params()
-    counts = status_counts(current_user.id)
+    counts = order_counts()
     stmt = (
         sa.select(ServiceOrder)
-        .join(Subject, ServiceOrder.subject_id == Subject.id)
         .where(ServiceOrder.contact_id == current_user.id)
         .options(joinedload(ServiceOrder.subject), joinedload(ServiceOrder.department))
     )
@@ -292,9 +264,11 @@ def orders():
         stmt = stmt.where(ServiceOrder.status == Status(params["status"]))
     if params["q"]:
         stmt = stmt.where(_search_condition(params["q"]))
-    column = SORTS[params["ordem"]]
-    order = column.asc() if params["direcao"] == "asc" else column.desc()
-    stmt = stmt.order_by(order, ServiceOrder.id.asc() if params["direcao"] == "asc" else ServiceOrder.id.desc())
+    _, column, direction = SORTS[params["ordem"]]
+    if direction == "asc":
+        stmt = stmt.order_by(column.asc(), ServiceOrder.id.asc())
+    else:
+        stmt = stmt.order_by(column.desc(), ServiceOrder.id.desc())
     if params["q"]:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
     else:  # the counts per status already say how many there are
@@ -306,13 +280,13 @@ def orders():
     return render_template(
         "account/orders.html", items=items, counts=counts, params=params, total=total,
         page=page, pages=pages, first=first, last=first + len(items) - 1 if items else 0,
-        list_url=_list_url,
+        list_url=_list_url, sorts=SORTS,
     )
 
 
 def _list_url(params: dict, **changes) -> str:
     merged = {**params, **changes}
-    defaults = {"status": "", "ordem": "data", "direcao": "desc", "pagina": 1, "q": ""}
+    defaults = {"status": "", "ordem": "recentes", "pagina": 1, "q": ""}
     query = {k: v for k, v in merged.items() if v != defaults[k]}
     return url_for("account.orders") + ("?" + urlencode(query) if query else "")
 
@@ -326,7 +300,7 @@ def _email_digest(email: str) -> str:
 @bp.route("/perfil", methods=["GET", "POST"])
 @login_required
 def profile():
-    contact = db.session.get(Contact, current_user.id)
+    contact = current_user
     form = ProfileForm(obj=contact)
     if request.method == "POST":
         if not form.validate():
@@ -334,18 +308,14 @@ def profile():
         contact.name = form.name.data
         contact.phone = form.phone.data or None
         contact.extension = form.extension.data or None
-        new_email = normalize_email(form.email.data)
         message = "Seus dados foram salvos."
-        if new_email != contact.email:
-            contact.pending_email = new_email
-            token = make_token("email", {"c": contact.id, "v": contact.link_version,
-                                         "e": _email_digest(new_email)})
-            queue_mail("email_change_confirm", new_email, "Confirme seu novo e-mail",
-                       "email_change_confirm", contact=contact, new_email=new_email,
-                       link=external_url("account.confirm_email", token=token),
-                       hours=_hours("CONFIRM_LINK_MAX_AGE"))
-            queue_mail("email_change_notice", contact.email, "Pedido de troca de e-mail",
-                       "email_change_notice", contact=contact)
+        new_email = normalize_email(form.email.data)
+        if new_email == contact.email:
+            if contact.pending_email:  # the address typed back: the change is called off
+                contact.pending_email = None
+                message = "Seus dados foram salvos. A troca de e-mail foi cancelada."
+        else:
+            _ask_to_change_email(contact, new_email)
             message = (f"Seus dados foram salvos. Enviamos um link de confirmação para {new_email}; "
                        "o e-mail da conta só muda quando ele for aberto.")
         db.session.commit()
@@ -353,6 +323,26 @@ def profile():
         return redirect(url_for("account.profile"), 303)
     form.email.data = contact.email
     return render_template("account/profile.html", form=form, contact=contact)
+
+
+def _ask_to_change_email(contact: Contact, new_email: str) -> None:
+    """Confirmation to the new address, a notice to the current one. If the new address
+    already has an account, its owner is told instead and nothing can change; the page
+    says the same either way."""
+    contact.pending_email = new_email
+    owner = db.session.scalar(sa.select(Contact).where(Contact.email == new_email))
+    if owner is not None and owner.has_account:
+        queue_mail("email_in_use", new_email, "Seu e-mail foi indicado em outra conta",
+                   "email_in_use", contact=owner)
+    else:
+        token = make_token("email", {"c": contact.id, "v": contact.link_version,
+                                     "e": _email_digest(new_email)})
+        queue_mail("email_change_confirm", new_email, "Confirme seu novo e-mail",
+                   "email_change_confirm", contact=contact, new_email=new_email,
+                   link=external_url("account.confirm_email", token=token),
+                   hours=_hours("CONFIRM_LINK_MAX_AGE"))
+    queue_mail("email_change_notice", contact.email, "Pedido de troca de e-mail",
+               "email_change_notice", contact=contact)
 
 
 @bp.route("/perfil/email/<token>", methods=["GET", "POST"])
@@ -372,7 +362,7 @@ def confirm_email(token: str):
             db.session.commit()
             return render_template("account/email_taken.html", email=new_email), 409
         if other is not None:
-            _merge_into(other, contact)
+            contact.absorb(other)
         contact.email = new_email  # raises link_version: links to the old address die
         contact.pending_email = None
         db.session.commit()
@@ -382,22 +372,6 @@ def confirm_email(token: str):
     return render_template("account/confirm_email.html", form=form, new_email=contact.pending_email)
 
 
-def _merge_into(source: Contact, target: Contact) -> None:
-    """The O.S. opened with an address become the account's once it proves that address."""
-    db.session.execute(sa.update(ServiceOrder).where(ServiceOrder.contact_id == source.id)
-                       .values(contact_id=target.id))
-    db.session.execute(sa.update(ThreadEntry).where(ThreadEntry.contact_id == source.id)
-                       .values(contact_id=target.id))
-    db.session.delete(source)
-    db.session.flush()
-
-
-def order_count(contact_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(ServiceOrder.id)).where(ServiceOrder.contact_id == contact_id)
-    )
-
-
 def register_context(app) -> None:
     @app.context_processor
     def account_context():
@@ -405,7 +379,7 @@ def register_context(app) -> None:
         if not has_request_context():
             return {}
         if current_user.is_authenticated:
-            return {"my_order_count": order_count(current_user.id), "sign_out_form": ConfirmForm()}
+            return {"my_order_count": sum(order_counts().values()), "sign_out_form": ConfirmForm()}
         if session.get("grants"):  # a guest who opened an O.S. can end that access too
             return {"sign_out_form": ConfirmForm()}
         return {}

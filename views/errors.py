@@ -56,7 +56,9 @@ def register_error_handlers(app) -> None:
     def http_error(error):
         # Keep the status and headers that matter (Allow on 405, Content-Range on 416).
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-        return _render(error.code or 400, headers=headers)
+        # Our own aborts carry a Portuguese description; Werkzeug's defaults are English.
+        ours = error.description if error.description != type(error).description else None
+        return _render(error.code or 400, message=ours, headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(error):

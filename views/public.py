@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from app import db, limiter
 from models import ServiceOrder, normalize_email
-from notifications import request_access_link, resolve_access_requests
+from notifications import request_mail, resolve_now_in_development
 from views.fields import email_field, strip
 
 bp = Blueprint("public", __name__)
@@ -52,10 +52,9 @@ def status_check():
         return render_template("public/home.html", form=form), 422
     # The mail worker decides whether the pair matches: this page does the same work, in
     # the same time, for every well-formed request, and so tells nothing.
-    request_access_link(normalize_email(form.email.data), ServiceOrder.parse_number(form.number.data))
+    request_mail("access", normalize_email(form.email.data), ServiceOrder.parse_number(form.number.data))
     db.session.commit()
-    if current_app.config["MAIL_CATCH"]:
-        resolve_access_requests()  # development runs no worker
+    resolve_now_in_development()
     return redirect(url_for("public.status_check_sent"), 303)
 
 

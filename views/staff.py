@@ -26,10 +26,10 @@ from app import db, limiter
 from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
                     FieldValue, ServiceOrder, Status, Subject, SubjectField, ThreadEntry,
                     normalize_email, utcnow)
-from notifications import (alert_attendants, send_new_order, send_reply_to_citizen,
-                           send_status_change)
-from security import current_attendant, is_safe_next, sign_in_attendant, sign_out_attendant, within_limit
-from tokens import TokenError, TokenExpired, external_url, make_token, read_token
+from notifications import (alert_attendants, request_mail, resolve_now_in_development,
+                           send_new_order, send_reply_to_citizen, send_status_change)
+from security import current_attendant, is_safe_next, sign_in_attendant, sign_out_attendant
+from tokens import TokenError, TokenExpired, read_token
 from views.fields import email_field, extension_field, name_field, phone_field
 from views.os import (MessageForm, attach_files, checked_files, subject_field_values, posted_before,
                       send_attachment)
@@ -116,18 +116,9 @@ def sign_in():
     next_path = next_path if is_safe_next(next_path) else None
     if not form.validate():
         return render_template("staff/sign_in.html", form=form, next=next_path), 422
-    email = normalize_email(form.email.data)
-    if within_limit("RATELIMIT_ACCOUNT_PER_EMAIL", "staff-email", email):
-        attendant = db.session.scalar(sa.select(Attendant).where(Attendant.email == email))
-        if attendant is not None and attendant.active:
-            from outbox import queue_mail
-
-            token = make_token("staff", {"a": attendant.id, "v": attendant.link_version,
-                                         "s": attendant.sign_in_count, "n": next_path or ""})
-            queue_mail("staff_sign_in", attendant.email, "Seu link para o atendimento", "staff_sign_in",
-                       attendant=attendant, link=external_url("staff.sign_in_link", token=token),
-                       minutes=current_app.config["STAFF_SIGN_IN_LINK_MAX_AGE"] // 60)
-            db.session.commit()
+    request_mail("staff_signin", normalize_email(form.email.data), next=next_path)
+    db.session.commit()
+    resolve_now_in_development()
     return redirect(url_for("staff.sign_in_sent"), 303)
 
 
