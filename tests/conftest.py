@@ -238,3 +238,16 @@ def open_in(app, client, number):
         order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
         with client.session_transaction() as session:
             session["grants"] = [[order.id, order.contact_id, order.contact.link_version]]
+
+
+def staff_session(app, client, email):
+    """Sign `client` in as the attendant with `email`, as the sign-in link does."""
+    import time
+
+    from models import Attendant
+
+    with app.app_context():
+        attendant = db.session.scalar(sa.select(Attendant).where(Attendant.email == email))
+        with client.session_transaction() as session:
+            session["staff"] = [attendant.id, attendant.link_version, int(time.time())]
+    return client

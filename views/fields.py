@@ -3,7 +3,7 @@ and answers with the same Portuguese messages everywhere."""
 
 from __future__ import annotations
 
-from wtforms import StringField
+from wtforms import SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 
@@ -42,3 +42,8 @@ def extension_field(label: str = "Ramal") -> StringField:
         Length(max=10, message="O ramal pode ter no máximo 10 dígitos."),
         Regexp(r"^[0-9]+$", message="O ramal deve ter apenas números."),
     ])
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the choices of a SelectField."""
+    return [SelectChoice(str(value), label) for value, label in pairs]

@@ -31,7 +31,7 @@ from notifications import alert_attendants, send_new_order
 from sanitize import body_from_form, is_blank
 from security import add_grant, can_view, within_limit
 from tokens import TokenError, TokenExpired, read_token
-from views.fields import email_field, name_field, phone_field
+from views.fields import email_field, name_field, options, phone_field
 from views.public import StatusCheckForm
 
 bp = Blueprint("os", __name__)
@@ -260,7 +260,7 @@ def subject_field_values(subject: Subject) -> tuple[dict[int, str], dict[int, st
 def new_order():
     subjects = _public_subjects()
     form = NewOrderForm()
-    form.subject.choices = [("", "— Escolha o assunto —")] + [(str(s.id), s.name) for s in subjects]
+    form.subject.choices = options([("", "— Escolha o assunto —")] + [(s.id, s.name) for s in subjects])
     signed_in = current_user.is_authenticated
     if signed_in:  # the account already says who they are
         del form.email, form.name, form.phone

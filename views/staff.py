@@ -30,7 +30,7 @@ from notifications import (alert_attendants, request_mail, resolve_now_in_develo
                            send_new_order, send_reply_to_citizen, send_status_change)
 from security import current_attendant, is_safe_next, sign_in_attendant, sign_out_attendant
 from tokens import TokenError, TokenExpired, read_token
-from views.fields import email_field, extension_field, name_field, phone_field
+from views.fields import email_field, extension_field, name_field, options, phone_field
 from views.os import (MessageForm, attach_files, checked_files, subject_field_values, posted_before,
                       send_attachment)
 
@@ -49,7 +49,7 @@ class ButtonForm(FlaskForm):
 
 
 class IntakeForm(MessageForm):
-    channel = SelectField("Localidade", choices=[(c, c) for c in CHANNELS], default="Telefone")
+    channel = SelectField("Localidade", choices=options((c, c) for c in CHANNELS), default="Telefone")
     email = email_field("E-mail do cidadão")
     name = name_field("Nome do cidadão")
     phone = phone_field("Telefone")
@@ -62,8 +62,8 @@ class IntakeForm(MessageForm):
 
 
 class StaffReplyForm(MessageForm):
-    after = SelectField("Depois de enviar", choices=[
-        ("", "Manter o status"), ("resolvida", "Marcar como Resolvida"), ("fechada", "Marcar como Fechada")],
+    after = SelectField("Depois de enviar", choices=options([
+        ("", "Manter o status"), ("resolvida", "Marcar como Resolvida"), ("fechada", "Marcar como Fechada")]),
         default="")
     seen_entry = HiddenField()  # the newest entry the attendant had on screen
     reply = SubmitField("Responder ao cidadão")
@@ -71,7 +71,7 @@ class StaffReplyForm(MessageForm):
 
 
 class UpdateForm(FlaskForm):
-    status = SelectField("Status", choices=[(s.value, s.label) for s in Status])
+    status = SelectField("Status", choices=options((s.value, s.label) for s in Status))
     department = SelectField("Departamento", coerce=str, validate_choice=False)
     assignee = SelectField("Responsável", coerce=str, validate_choice=False)
     version = HiddenField()
@@ -296,8 +296,8 @@ def overdue_filter(order: ServiceOrder, now) -> bool:
 
 # --- Register an O.S. for a caller -----------------------------------------------------------
 
-def _department_choices(attendant: Attendant) -> list[tuple[str, str]]:
-    return [(str(d.id), d.name) for d in db.session.scalars(sa.select(Department).order_by(Department.name))]
+def _department_choices(attendant: Attendant) -> list:
+    return options((d.id, d.name) for d in db.session.scalars(sa.select(Department).order_by(Department.name)))
 
 
 @bp.route("/os/nova", methods=["GET", "POST"])
@@ -308,8 +308,8 @@ def intake():
         .options(selectinload(Subject.fields))
     ).all()
     form = IntakeForm()
-    form.subject.choices = [("", "— Escolha o assunto —")] + [(str(s.id), s.name) for s in subjects]
-    form.department.choices = [("", "O do assunto")] + _department_choices(attendant)
+    form.subject.choices = options([("", "— Escolha o assunto —")] + [(s.id, s.name) for s in subjects])
+    form.department.choices = options([("", "O do assunto")]) + _department_choices(attendant)
     form.ensure_key()
     chosen = next((s for s in subjects if str(s.id) == form.subject.data), None)
     existing = None
@@ -397,8 +397,8 @@ def _order_page(order: ServiceOrder, reply_form=None, update_form=None, fields_e
         sa.select(Attendant).where(Attendant.active.is_(True)).order_by(Attendant.name)
         .options(selectinload(Attendant.departments))
     ).all()
-    update_form.assignee.choices = [("", "Ninguém")] + [
-        (str(a.id), a.name) for a in assignable if a.serves(order.department_id)]
+    update_form.assignee.choices = options([("", "Ninguém")] + [
+        (a.id, a.name) for a in assignable if a.serves(order.department_id)])
     others = db.session.scalars(
         _in_scope(sa.select(ServiceOrder).where(ServiceOrder.contact_id == order.contact_id,
                                                 ServiceOrder.id != order.id), attendant)

@@ -1,0 +1,89 @@
+"""End to end in Chromium: an attendant signs in by link, registers an O.S. from a phone call;
+the citizen opens the e-mailed link; the attendant adds a note, replies and resolves; the
+citizen sees the reply and never the note."""
+
+import os
+
+import pytest
+
+from conftest import deliver
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("SCREENSHOT_DIR")
+
+
+def shot(page, name):
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def mailed(app, mailbox, address, marker):
+    deliver(app)
+    links = [l for m in mailbox.to(address) for l in mailbox.links(m) if marker in l]
+    assert links, f"no {marker} link for {address}"
+    return links[-1]
+
+
+def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbox):
+    staff = browser.new_context(locale="pt-BR", viewport={"width": 1366, "height": 900})
+    citizen = browser.new_context(locale="pt-BR", viewport={"width": 360, "height": 740})
+    try:
+        attendant = staff.new_page()
+        attendant.goto(live_server + "/atendimento")
+        attendant.get_by_label("Endereço de e-mail").fill("atendimento@exemplo.gov.br")
+        attendant.get_by_role("button", name="Enviar link de entrada").click()
+        attendant.goto(mailed(app, mailbox, "atendimento@exemplo.gov.br", "/atendimento/entrar/"))
+        attendant.get_by_role("button", name="Entrar no atendimento").click()
+        assert attendant.get_by_role("heading", level=1).inner_text() == "Fila de O.S."
+
+        attendant.get_by_role("link", name="Registrar O.S.").first.click()
+        attendant.get_by_label("Localidade").select_option("Telefone")
+        attendant.get_by_label("E-mail do cidadão").fill("maria@exemplo.com.br")
+        attendant.get_by_label("Nome do cidadão").fill("Maria Souza")
+        attendant.get_by_label("Telefone", exact=True).fill("(69) 98888-1111")
+        attendant.get_by_label("Assunto").select_option(label="IPVA - 1º Emplacamento")
+        attendant.get_by_role("textbox", name="RENAVAM").fill("01234567897")
+        attendant.get_by_role("textbox", name="PLACA").fill("NBB0A00")
+        attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado").fill(
+            "Cidadã ligou pedindo o lançamento do IPVA.")
+        attendant.get_by_role("button", name="Registrar O.S.").click()
+        heading = attendant.get_by_role("heading", level=1).inner_text()
+        number = heading.split("#")[1]
+        assert f"O.S. {number} registrada" in attendant.content()
+        shot(attendant, "staff-order-1366")
+
+        phone = citizen.new_page()
+        phone.goto(mailed(app, mailbox, "maria@exemplo.com.br", "/acesso/"))
+        assert phone.get_by_role("heading", level=1).inner_text() == f"O.S. #{number}"
+        assert "Cidadã ligou pedindo o lançamento do IPVA." in phone.inner_text("main")
+
+        box = attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado")
+        box.click()
+        attendant.keyboard.type("Conferir chassi no DETRAN")
+        attendant.get_by_role("button", name="Salvar como nota interna").click()
+        assert "Nota interna salva." in attendant.content()
+        attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado").click()
+        attendant.keyboard.type("Lançamento feito. A guia está no portal.")
+        attendant.get_by_label("Depois de enviar").select_option(label="Marcar como Resolvida")
+        attendant.get_by_role("button", name="Responder ao cidadão").click()
+        assert "Resposta enviada ao cidadão." in attendant.content()
+        assert "Resolvida" in attendant.inner_text(".badges")
+        shot(attendant, "staff-order-after-1366")
+
+        deliver(app)
+        phone.reload()
+        body = phone.inner_text("main")
+        assert "Lançamento feito. A guia está no portal." in body and "Resolvida" in body
+        assert "DETRAN" not in body
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+        texts = [mailbox.text(m) for m in mailbox.to("maria@exemplo.com.br")]
+        assert any("Lançamento feito." in t for t in texts) and not any("DETRAN" in t for t in texts)
+
+        attendant.get_by_role("link", name="← Fila de O.S.").click()
+        attendant.get_by_label("Status").select_option(label="Resolvida (1)")
+        attendant.get_by_role("button", name="Filtrar").click()
+        assert number in attendant.inner_text("table")
+        shot(attendant, "staff-queue-1366")
+    finally:
+        staff.close()
+        citizen.close()
