@@ -99,6 +99,11 @@ class FieldKind(str, enum.Enum):
     PLACA = "placa"
     CPF_CNPJ = "cpf_cnpj"
 
+    @property
+    def label(self) -> str:
+        return {"text": "Texto", "number": "Número", "date": "Data", "choice": "Lista de opções",
+                "renavam": "RENAVAM", "placa": "PLACA", "cpf_cnpj": "CPF/CNPJ"}[self.value]
+
 
 attendant_departments = sa.Table(
     "attendant_department",

@@ -191,7 +191,8 @@ def alert_attendants(order: ServiceOrder, entry, event: str, exclude=None) -> in
                else f"Nova resposta do cidadão na O.S. #{order.display_number}")
     for recipient in sorted(recipients):
         queue_mail("staff_alert", recipient, subject, "staff_alert", order=order, entry=entry,
-                   event=event, text=html_to_text(entry.body_html))
+                   event=event, text=html_to_text(entry.body_html),
+                   link=external_url("staff.order", numero=order.display_number))
     return len(recipients)
 
 

@@ -156,3 +156,15 @@ def test_new_os_per_address_is_limited(app, client, catalogue):
     app.config["RATELIMIT_NEW_OS_PER_EMAIL"] = "2 per hour"
     statuses = [new_order(client, app, subject="Outros assuntos").status_code for _ in range(3)]
     assert statuses == [303, 303, 429]
+
+
+def test_subjects_of_a_non_public_department_are_not_offered(app, client, catalogue):
+    from models import Department
+
+    with app.app_context():
+        db.session.scalar(sa.select(Department).where(Department.name == "Arrecadação")).is_public = False
+        db.session.commit()
+    html = client.get("/os/nova").get_data(as_text=True)
+    assert "IPVA - Restituição" not in html and "IPVA - 1º Emplacamento" in html
+    forged = new_order(client, app, subject="IPVA - Restituição", fields={"RENAVAM": "01234567897"})
+    assert forged.status_code == 422 and "Escolha o assunto." in forged.get_data(as_text=True)

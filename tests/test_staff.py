@@ -111,9 +111,11 @@ def test_staff_and_citizen_sessions_are_separate(app, client, make_order, mailbo
     assert client.get("/atendimento/os/nova").status_code == 302
     staff_session(app, client, MARCOS)
     assert client.get("/os").status_code == 200  # still the citizen too
+    client.post("/sair", data={"csrf_token": csrf_token(client, "/perfil")})  # the citizen leaves
+    assert client.get("/os").status_code == 302
+    assert client.get("/atendimento/os/nova").status_code == 200  # the attendant stays
     client.post("/atendimento/sair", data={"csrf_token": csrf_token(client, "/atendimento/")})
     assert client.get("/atendimento/os/nova").status_code == 302
-    assert client.get("/os").status_code == 200
 
 
 # --- Queue ---
@@ -417,3 +419,14 @@ def test_alerts_follow_the_departments_setting(app, client, make_order, mailbox)
     post_reply(client, number, "Sem alerta")
     deliver(app)
     assert not mailbox.to(MARCOS)
+
+
+def test_alerts_link_to_the_console_page_of_the_os(app, client, make_order, mailbox):
+    number = make_order()
+    open_in(app, client, number)
+    from test_reply import post_reply
+
+    post_reply(client, number, "Com alerta")
+    deliver(app)
+    [alert] = mailbox.to(MARCOS)
+    assert f"http://127.0.0.1:5000/atendimento/os/{number}" in mailbox.links(alert)

@@ -190,7 +190,10 @@ def sign_in_link(token: str):
 @bp.post("/sair")
 def sign_out():
     logout_user()
+    staff = session.get("staff")  # an attendant's console session is not the citizen's to end
     session.clear()
+    if staff is not None:
+        session["staff"] = staff
     flash("Você saiu do sistema.", "info")
     return redirect(url_for("public.home"), 303)
 

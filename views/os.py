@@ -25,7 +25,7 @@ from wtforms.validators import Length, ValidationError
 import fieldtypes
 import uploads
 from app import db, limiter
-from models import (Attachment, Contact, EntryKind, ServiceOrder, Subject, ThreadEntry,
+from models import (Attachment, Contact, Department, EntryKind, ServiceOrder, Subject, ThreadEntry,
                     format_number, normalize_email)
 from notifications import alert_attendants, send_new_order
 from sanitize import body_from_form, is_blank
@@ -232,8 +232,10 @@ def reply(numero: str):
 
 
 def _public_subjects() -> list[Subject]:
+    """Subjects a citizen may choose: active, public, of a public department."""
     return db.session.scalars(
-        sa.select(Subject).where(Subject.active.is_(True), Subject.is_public.is_(True))
+        sa.select(Subject).join(Department, Subject.department_id == Department.id)
+        .where(Subject.active.is_(True), Subject.is_public.is_(True), Department.is_public.is_(True))
         .order_by(Subject.position, Subject.name).options(selectinload(Subject.fields))
     ).all()
 
