@@ -20,6 +20,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -84,6 +85,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     limiter.init_app(app)
 
     import models  # noqa: F401  (registers the tables on db.metadata)
+    import search
     import outbox
     import security
     from cli import register_commands
@@ -95,6 +97,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     security.init_app(app)
+    if not sa_event.contains(db.metadata, "after_create", search.install):
+        sa_event.listen(db.metadata, "after_create", search.install)
     formatting.init_app(app)
     outbox.init_app(app)
     return app

@@ -21,6 +21,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app import db
+from sanitize import html_to_text
 
 NUMBER_DIGITS = 8
 
@@ -174,6 +175,8 @@ class Contact(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     phone: Mapped[Optional[str]] = mapped_column(sa.String(40))
+    # The phone's digits only, so "3211-6100", "32116100" and "(69) 3211 6100" find it.
+    phone_digits: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     extension: Mapped[Optional[str]] = mapped_column(sa.String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when the citizen confirmed an account; before that the contact aggregates nothing.
@@ -185,6 +188,11 @@ class Contact(UserMixin, db.Model):
     sign_in_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     orders: Mapped[list[ServiceOrder]] = relationship(back_populates="contact")
+
+    @validates("phone")
+    def _keep_phone_digits(self, key, value):
+        self.phone_digits = "".join(c for c in (value or "") if c.isascii() and c.isdigit())
+        return value
 
     @validates("email")
     def _email_changes_revoke_links(self, key, value):
@@ -497,6 +505,8 @@ class ThreadEntry(db.Model):
     contact_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("contact.id"), index=True)
     attendant_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("attendant.id"))
     body_html: Mapped[str] = mapped_column(sa.Text)  # always sanitized before it is stored
+    # The same message as plain text: for the text part of e-mails and for search.
+    body_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Client-generated key of the form that posted it: a resubmitted form posts once.
     submission_key: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
@@ -508,6 +518,11 @@ class ThreadEntry(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="entry", order_by="Attachment.id"
     )
+
+    @validates("body_html")
+    def _keep_body_text(self, key, value):
+        self.body_text = html_to_text(value)
+        return value
 
 
 class Attachment(db.Model):
@@ -539,6 +554,51 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[ServiceOrder] = relationship()
+
+
+class OrderCount(db.Model):
+    """How many O.S. each department has in each status, so the queue shows its counts
+    without counting a million rows. Kept up to date by the ORM events below (every change
+    of an O.S.'s status or department goes through the ORM); bench/seed fills it in bulk."""
+
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    @staticmethod
+    def add(connection, department_id: int, status: Status, delta: int) -> None:
+        table = OrderCount.__table__
+        if connection.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(table).values(department_id=department_id, status=Status(status).value, count=delta)
+        connection.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c.department_id, table.c.status],
+            set_={"count": table.c.count + delta},
+        ))
+
+
+@event.listens_for(ServiceOrder, "after_insert")
+def _count_new_order(mapper, connection, order):
+    OrderCount.add(connection, order.department_id, order.status, +1)
+
+
+@event.listens_for(ServiceOrder, "after_update")
+def _count_moved_order(mapper, connection, order):
+    state = sa.inspect(order)
+    status, department = state.attrs.status.history, state.attrs.department_id.history
+    if not (status.has_changes() or department.has_changes()):
+        return
+    old_status = status.deleted[0] if status.deleted else order.status
+    old_department = department.deleted[0] if department.deleted else order.department_id
+    OrderCount.add(connection, old_department, old_status, -1)
+    OrderCount.add(connection, order.department_id, order.status, +1)
+
+
+@event.listens_for(ServiceOrder, "after_delete")
+def _count_removed_order(mapper, connection, order):
+    OrderCount.add(connection, order.department_id, order.status, -1)
 
 
 class OfficeSetting(db.Model):

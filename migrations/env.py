@@ -19,6 +19,12 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    from search import is_search_object  # FTS tables and trigram indexes live outside the models
+
+    return not (reflected and is_search_object(name))
+
+
 def skip_empty_revision(context_, revision, directives):
     if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
         directives[:] = []
@@ -29,6 +35,7 @@ def run_migrations_online():
     options = dict(migrate_ext.configure_args)
     options.setdefault("process_revision_directives", skip_empty_revision)
     options.setdefault("render_item", render_item)
+    options.setdefault("include_object", include_object)
     with migrate_ext.db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=migrate_ext.db.metadata, **options)
         with context.begin_transaction():

@@ -21,11 +21,12 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import HiddenField, SelectField, SubmitField
 
 import fieldtypes
+import search
 import uploads
 from app import db, limiter
 from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
-                    FieldValue, ServiceOrder, Status, Subject, SubjectField, ThreadEntry,
-                    normalize_email, utcnow)
+                    FieldValue, OrderCount, ServiceOrder, Status, Subject, SubjectField,
+                    ThreadEntry, normalize_email, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
                            send_new_order, send_reply_to_citizen, send_status_change)
 from security import current_attendant, is_safe_next, sign_in_attendant, sign_out_attendant
@@ -195,32 +196,33 @@ def _field_match(kinds, value: str):
 
 
 def _search(query: str):
-    """Number, e-mail, name, phone, RENAVAM, PLACA, CPF/CNPJ or words of the messages."""
+    """Number, e-mail, name, phone, RENAVAM, PLACA, CPF/CNPJ or words of the messages,
+    each looked up in its own index and joined into one set of O.S. ids."""
     from models import FieldKind
 
+    dialect = db.engine.dialect.name
     digits = "".join(c for c in query if c.isascii() and c.isdigit())
-    conditions = []
-    bare = query.lstrip("#").strip()
-    if bare.isascii() and bare.isdigit() and len(bare) <= 8:
-        conditions.append(ServiceOrder.number == int(bare))
-    if "@" in query:
-        conditions.append(Contact.email.startswith(normalize_email(query), autoescape=True))
+    matches = []
+    number = ServiceOrder.parse_number(query)
+    if number is not None:
+        matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.number == number))
     for kind in (FieldKind.RENAVAM, FieldKind.PLACA, FieldKind.CPF_CNPJ):
         try:
-            conditions.append(_field_match([kind], fieldtypes.normalize(kind, query)))
+            value = fieldtypes.normalize(kind, query)
         except fieldtypes.FieldError:
-            pass
-    if len(digits) >= 4:
-        phone_digits = Contact.phone
-        for char in "()- .+":
-            phone_digits = sa.func.replace(phone_digits, char, "")
-        conditions.append(phone_digits.contains(digits, autoescape=True))
-    if len(query) >= 3 and "@" not in query:
-        pattern = f"%{query}%"
-        conditions.append(Contact.name.ilike(pattern))
-        conditions.append(sa.exists().where(ThreadEntry.service_order_id == ServiceOrder.id,
-                                            ThreadEntry.body_html.ilike(pattern)))
-    return sa.or_(*conditions) if conditions else sa.false()
+            continue
+        fields = sa.select(SubjectField.id).where(SubjectField.kind == kind)
+        matches.append(sa.select(FieldValue.service_order_id)
+                       .where(FieldValue.field_id.in_(fields), FieldValue.value == value))
+    if len(query) >= search.MIN_LENGTH:
+        text = normalize_email(query) if "@" in query else query
+        contacts = search.contacts_with_text(text, dialect, digits)
+        matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.contact_id.in_(contacts)))
+        if "@" not in query:
+            matches.append(search.orders_with_text(query, dialect))
+    if not matches:
+        return sa.false()
+    return ServiceOrder.id.in_(sa.union(*matches).subquery().select())
 
 
 def _filtered(stmt, params: dict, attendant: Attendant, with_status: bool = True):
@@ -240,22 +242,35 @@ def _filtered(stmt, params: dict, attendant: Attendant, with_status: bool = True
     return stmt
 
 
+def _status_counts(params: dict, attendant: Attendant) -> dict[Status, int]:
+    """Counts per status for the filters on screen. Filtered only by department, they come
+    from the kept totals (OrderCount); any other filter counts the matching O.S."""
+    counts = {status: 0 for status in Status}
+    if params["responsavel"] or params["assunto"] or params["q"]:
+        stmt = _filtered(sa.select(ServiceOrder.status, sa.func.count()).select_from(ServiceOrder),
+                         params, attendant, with_status=False).group_by(ServiceOrder.status)
+        counts.update(dict(db.session.execute(stmt).all()))
+        return counts
+    stmt = sa.select(OrderCount.status, sa.func.sum(OrderCount.count)).group_by(OrderCount.status)
+    ids = scope_ids(attendant)
+    if ids is not None:
+        stmt = stmt.where(OrderCount.department_id.in_(ids))
+    if params["departamento"]:
+        stmt = stmt.where(OrderCount.department_id == params["departamento"])
+    for status, total in db.session.execute(stmt).all():
+        counts[Status(status)] = int(total or 0)
+    return counts
+
+
 def queue():
     attendant = current_attendant()
     params = _queue_params()
-    base = sa.select(ServiceOrder).join(Contact, ServiceOrder.contact_id == Contact.id)
-    counted = _filtered(
-        sa.select(ServiceOrder.status, sa.func.count()).select_from(ServiceOrder)
-        .join(Contact, ServiceOrder.contact_id == Contact.id),
-        params, attendant, with_status=False,
-    ).group_by(ServiceOrder.status)
-    counts = {status: 0 for status in Status}
-    counts.update(dict(db.session.execute(counted).all()))
+    counts = _status_counts(params, attendant)
     total = sum(counts.values()) if params["status"] == "todas" else counts[Status(params["status"])]
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(params["pagina"], pages)
     items = db.session.scalars(
-        _filtered(base, params, attendant)
+        _filtered(sa.select(ServiceOrder), params, attendant)
         .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.subject),
                  joinedload(ServiceOrder.department), joinedload(ServiceOrder.assignee))
         .order_by(ServiceOrder.updated_at.desc(), ServiceOrder.id.desc())

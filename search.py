@@ -1,0 +1,94 @@
+"""Substring search over messages and contacts that stays fast at a million O.S., on both
+databases: SQLite keeps FTS5 tables with the trigram tokenizer beside `thread_entry` and
+`contact` (filled by triggers); PostgreSQL keeps pg_trgm GIN indexes on the same columns.
+Both answer "contains this text, any case" from an index instead of reading every row.
+
+The structures are created with the tables (`install`, on `db.metadata`'s after_create) and
+by the migration that introduced them. A later SQLite batch migration that rebuilds
+`thread_entry` or `contact` drops their triggers: such a migration must run these
+statements again.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SQLITE = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS thread_entry_fts USING fts5("
+    "body_text, content='thread_entry', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER IF NOT EXISTS thread_entry_fts_insert AFTER INSERT ON thread_entry BEGIN "
+    "INSERT INTO thread_entry_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
+    "CREATE TRIGGER IF NOT EXISTS thread_entry_fts_delete AFTER DELETE ON thread_entry BEGIN "
+    "INSERT INTO thread_entry_fts(thread_entry_fts, rowid, body_text) VALUES ('delete', old.id, old.body_text); END",
+    "CREATE TRIGGER IF NOT EXISTS thread_entry_fts_update AFTER UPDATE OF body_text ON thread_entry BEGIN "
+    "INSERT INTO thread_entry_fts(thread_entry_fts, rowid, body_text) VALUES ('delete', old.id, old.body_text); "
+    "INSERT INTO thread_entry_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS contact_fts USING fts5("
+    "name, email, phone_digits, content='contact', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER IF NOT EXISTS contact_fts_insert AFTER INSERT ON contact BEGIN "
+    "INSERT INTO contact_fts(rowid, name, email, phone_digits) VALUES (new.id, new.name, new.email, new.phone_digits); END",
+    "CREATE TRIGGER IF NOT EXISTS contact_fts_delete AFTER DELETE ON contact BEGIN "
+    "INSERT INTO contact_fts(contact_fts, rowid, name, email, phone_digits) "
+    "VALUES ('delete', old.id, old.name, old.email, old.phone_digits); END",
+    "CREATE TRIGGER IF NOT EXISTS contact_fts_update AFTER UPDATE OF name, email, phone_digits ON contact BEGIN "
+    "INSERT INTO contact_fts(contact_fts, rowid, name, email, phone_digits) "
+    "VALUES ('delete', old.id, old.name, old.email, old.phone_digits); "
+    "INSERT INTO contact_fts(rowid, name, email, phone_digits) VALUES (new.id, new.name, new.email, new.phone_digits); END",
+]
+POSTGRESQL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS ix_thread_entry_body_trgm ON thread_entry USING gin (body_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_contact_name_trgm ON contact USING gin (name gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_contact_email_trgm ON contact USING gin (email gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_contact_phone_digits_trgm ON contact USING gin (phone_digits gin_trgm_ops)",
+]
+STATEMENTS = {"sqlite": SQLITE, "postgresql": POSTGRESQL}
+MIN_LENGTH = 3  # trigrams: shorter text cannot use the index
+
+
+def is_search_object(name: str | None) -> bool:
+    """The tables and indexes kept here, which the models do not describe (for Alembic)."""
+    return bool(name) and (name.startswith(("thread_entry_fts", "contact_fts")) or name.endswith("_trgm"))
+
+
+def install(target, connection, **kw) -> None:
+    for statement in STATEMENTS.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _escaped(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def orders_with_text(text: str, dialect: str):
+    """SELECT of the O.S. ids whose messages contain `text` (internal notes included)."""
+    from models import ThreadEntry
+
+    if dialect == "sqlite":
+        matching = sa.text("SELECT rowid FROM thread_entry_fts WHERE thread_entry_fts MATCH :phrase") \
+            .bindparams(phrase=_phrase(text)).columns(sa.column("rowid"))
+        return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(matching.subquery().select()))
+    return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.body_text.ilike(_escaped(text), escape="\\"))
+
+
+def contacts_with_text(text: str, dialect: str, digits: str = ""):
+    """SELECT of the contact ids whose name or e-mail contains `text`, or whose phone
+    contains `digits`."""
+    from models import Contact
+
+    if dialect == "sqlite":
+        query = "{name email}: " + _phrase(text)
+        if len(digits) >= MIN_LENGTH:
+            query += " OR phone_digits: " + _phrase(digits)
+        matching = sa.text("SELECT rowid FROM contact_fts WHERE contact_fts MATCH :query") \
+            .bindparams(query=query).columns(sa.column("rowid"))
+        return sa.select(matching.subquery().c.rowid)
+    conditions = [Contact.name.ilike(_escaped(text), escape="\\"),
+                  Contact.email.ilike(_escaped(text), escape="\\")]
+    if len(digits) >= MIN_LENGTH:
+        conditions.append(Contact.phone_digits.like(_escaped(digits), escape="\\"))
+    return sa.select(Contact.id).where(sa.or_(*conditions))

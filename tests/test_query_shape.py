@@ -1,0 +1,129 @@
+"""What keeps pages fast at a million O.S., checked on both databases: no query count that
+grows with the rows shown, kept status counts that stay right, and searches that use their
+indexes. (Timings live in bench/, not here.)"""
+
+import contextlib
+
+import sqlalchemy as sa
+
+from app import db
+from conftest import open_in, staff_session
+from models import OrderCount, ServiceOrder, Status, ThreadEntry, EntryKind
+
+
+@contextlib.contextmanager
+def counted_queries(app):
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def queries_for(app, client, path):
+    with counted_queries(app) as statements:
+        assert client.get(path).status_code == 200
+    return len(statements)
+
+
+def test_the_citizen_list_costs_the_same_queries_for_3_or_30_os(app, client, make_order, mailbox):
+    from test_account import registered
+
+    for _ in range(3):
+        make_order()
+    registered(app, client, mailbox)
+    few = queries_for(app, client, "/os")
+    few_searched = queries_for(app, client, "/os?q=emplacamento")
+    for _ in range(27):
+        make_order(subject="IPVA - 1º Emplacamento", field_values={"RENAVAM": "01234567897", "PLACA": "ABC1D23"})
+    assert queries_for(app, client, "/os") == few
+    assert queries_for(app, client, "/os?q=emplacamento") == few_searched
+
+
+def test_the_os_page_costs_the_same_queries_for_2_or_20_entries(app, client, make_order):
+    number = make_order()
+    open_in(app, client, number)
+    few = queries_for(app, client, f"/os/{number}")
+    with app.app_context():
+        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
+        for i in range(19):
+            order.entries.append(ThreadEntry(kind=EntryKind.REPLY if i % 2 else EntryKind.MESSAGE,
+                                             author_name="X", body_html=f"<p>{i}</p>"))
+        db.session.commit()
+    assert queries_for(app, client, f"/os/{number}") == few
+
+
+def test_the_queue_costs_the_same_queries_for_3_or_40_rows(app, catalogue, make_order):
+    admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
+    for _ in range(3):
+        make_order()
+    few = queries_for(app, admin, "/atendimento/")
+    for i in range(37):
+        make_order(email=f"p{i}@exemplo.com.br", name=f"Pessoa {i}")
+    assert queries_for(app, admin, "/atendimento/") == few
+
+
+def test_kept_status_counts_match_the_orders_after_every_kind_of_change(app, catalogue, make_order):
+    from test_staff import update, post_message
+    from test_reply import post_reply
+
+    numbers = [make_order() for _ in range(4)]
+    marcos = staff_session(app, app.test_client(), "atendimento@exemplo.gov.br")
+    admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
+    update(marcos, numbers[0], status="fechada")
+    post_message(marcos, numbers[1], "Resolvido", after="resolvida")
+    citizen = app.test_client()
+    open_in(app, citizen, numbers[1])
+    post_reply(citizen, numbers[1], "Ainda preciso")  # reopens
+    with app.app_context():
+        from models import Department
+
+        arrecadacao = db.session.scalar(sa.select(Department.id).where(Department.name == "Arrecadação"))
+    update(admin, numbers[2], department=str(arrecadacao), status="resolvida")
+    with app.app_context():
+        real = {(d, s.value): n for d, s, n in db.session.execute(
+            sa.select(ServiceOrder.department_id, ServiceOrder.status, sa.func.count())
+            .group_by(ServiceOrder.department_id, ServiceOrder.status)).all()}
+        kept = {(d, s): n for d, s, n in db.session.execute(
+            sa.select(OrderCount.department_id, OrderCount.status, OrderCount.count)).all() if n}
+        assert kept == real
+    html = admin.get("/atendimento/").get_data(as_text=True)
+    assert "Aberta (2)" in html and "Resolvida (1)" in html and "Fechada (1)" in html
+
+
+def plan(app, query):
+    """The database's plan for the queue's search query, as text."""
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+        with db.engine.connect() as connection:
+            if dialect == "sqlite":
+                rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+                return " ".join(str(r[-1]) for r in rows)
+            connection.exec_driver_sql("SET enable_seqscan = off")  # a tiny table would be scanned anyway
+            return " ".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {compiled}").all())
+
+
+def test_text_search_reads_an_index_not_every_message(app, catalogue, make_order):
+    import search
+
+    make_order(message="Pedido sobre o chassi do veículo")
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        entries = search.orders_with_text("chassi", dialect)
+        contacts = search.contacts_with_text("Barbosa", dialect, "32110000")
+        assert [r for r in db.session.execute(entries).scalars()] == [1]
+        assert len(db.session.execute(contacts).scalars().all()) == 1
+    for query, index in ((entries, ("thread_entry_fts", "ix_thread_entry_body_trgm")),
+                         (contacts, ("contact_fts", "ix_contact_name_trgm"))):
+        text = plan(app, query)
+        assert any(name in text for name in index), text
+        if "VIRTUAL TABLE" not in text:
+            assert "Seq Scan" not in text, text
