@@ -11,12 +11,10 @@ import logging
 import os
 
 from flask import Flask
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -38,11 +36,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
-babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
@@ -77,11 +73,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    if from_cli or config_name != "production":
+        # Flask-Migrate (and Alembic) serve `flask db ...`: production web workers stay lighter.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     mail.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, default_locale="pt_BR", default_timezone=app.config["TIMEZONE"])
     limiter.init_app(app)
 
     import models  # noqa: F401  (registers the tables on db.metadata)

@@ -31,9 +31,7 @@ class Config:
     process (or a test) that sets a variable before `create_app()` is always obeyed."""
 
     ENV_NAME = "base"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAIL_CATCH = False  # development without MAIL_SERVER: print and list at /dev/mail
-    BABEL_DEFAULT_LOCALE = "pt_BR"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "os_session"
@@ -47,6 +45,8 @@ class Config:
         return {
             "SECRET_KEY": env("SECRET_KEY", DEV_SECRET_KEY),
             "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'os.db'}"),
+            # A server across the network may drop idle connections; a SQLite file cannot.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not env("DATABASE_URL", "sqlite").startswith("sqlite")},
             "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             # Outbound mail, with Flask-Mail's names.
             "MAIL_SERVER": env("MAIL_SERVER") or None,
@@ -74,6 +74,7 @@ class Config:
             "STAFF_IDLE_MINUTES": _env_int("STAFF_IDLE_MINUTES", 60),
             "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 24)),
             "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+            "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),  # bench/run turns them off
             "RATELIMIT_STATUS_CHECK": env("RATELIMIT_STATUS_CHECK", "10 per minute;60 per hour"),
             "RATELIMIT_ACCOUNT": env("RATELIMIT_ACCOUNT", "10 per minute;60 per hour"),
             "ACCOUNT_MAILS_PER_ADDRESS_HOUR": _env_int("ACCOUNT_MAILS_PER_ADDRESS_HOUR", 10),

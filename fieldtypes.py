@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from brutils import cnpj, cpf, is_valid_license_plate, is_valid_renavam
-
 from models import FieldKind
 
 HELP = {
@@ -33,6 +31,9 @@ def _digits(text: str) -> str:
 
 def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> str:
     """The value as we store and show it, or FieldError with what is wrong."""
+    # Imported here: brutils is only needed when a subject's fields are typed in.
+    from brutils import cnpj, cpf, is_valid_license_plate, is_valid_renavam
+
     value = (raw or "").strip()
     if len(value) > 200:
         raise FieldError("Use no máximo 200 caracteres.")

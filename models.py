@@ -10,6 +10,7 @@ Who may see an O.S. is decided here, in `ServiceOrder.visible_to`, and nowhere e
 from __future__ import annotations
 
 import enum
+import time
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -608,21 +609,32 @@ class OfficeSetting(db.Model):
     value: Mapped[str] = mapped_column(sa.Text)
 
     KEYS = {"name": "OFFICE_NAME", "phone": "OFFICE_PHONE", "emails": "OFFICE_EMAILS"}
+    TTL = 5.0  # seconds a worker may show settings another worker has just changed
 
     @classmethod
     def values(cls) -> dict:
-        """Name, phone and support e-mails of the office, read once per app context."""
-        if "office" not in g:
-            config = current_app.config
-            office = {key: config[name] for key, name in cls.KEYS.items()}
-            try:
-                office.update({row.key: row.value for row in db.session.scalars(sa.select(cls))})
-            except sa.exc.SQLAlchemyError:
-                # Error pages still render when the database is down.
-                db.session.rollback()
-            office["email_list"] = [e.strip() for e in office["emails"].split(",") if e.strip()]
-            g.office = office
-        return g.office
+        """Name, phone and support e-mails of the office. Every page shows them, so each
+        process keeps them for a few seconds instead of asking the database every time."""
+        cached = current_app.extensions.get("office_settings")
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        config = current_app.config
+        office = {key: config[name] for key, name in cls.KEYS.items()}
+        try:
+            office.update({row.key: row.value for row in db.session.scalars(sa.select(cls))})
+        except sa.exc.SQLAlchemyError:
+            # Error pages still render when the database is down.
+            db.session.rollback()
+            return dict(office, email_list=[e.strip() for e in office["emails"].split(",") if e.strip()])
+        office["email_list"] = [e.strip() for e in office["emails"].split(",") if e.strip()]
+        current_app.extensions["office_settings"] = (now + cls.TTL, office)
+        return office
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop this process's copy (after an administrator saves new values)."""
+        current_app.extensions.pop("office_settings", None)
 
 
 class MailRequest(db.Model):

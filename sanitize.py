@@ -5,10 +5,8 @@ plain-text bodies. Only the output of these two ever reaches the database or a p
 from __future__ import annotations
 
 import re
-from functools import partial
+from functools import lru_cache, partial
 
-import bleach
-from bleach.linkifier import LinkifyFilter
 from markupsafe import escape
 
 ALLOWED_TAGS = {
@@ -36,20 +34,26 @@ def _link_attributes(attrs, new=False):
     return attrs
 
 
-_cleaner = bleach.sanitizer.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_link_attributes], skip_tags={"pre", "code"})],
-)
+@lru_cache(maxsize=1)
+def _cleaner():
+    # Built on first use: pages that only show messages never load bleach.
+    import bleach
+    from bleach.linkifier import LinkifyFilter
+
+    return bleach.sanitizer.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[_link_attributes], skip_tags={"pre", "code"})],
+    )
 
 
 def clean_html(html: str) -> str:
     """Sanitized HTML: an allowlist of tags, links only to http, https and mailto."""
     html = _DROP_WITH_CONTENT.sub("", html or "")
-    return _cleaner.clean(html).strip()
+    return _cleaner().clean(html).strip()
 
 
 def text_to_html(text: str) -> str:

@@ -138,6 +138,8 @@ def main() -> None:
                     entry_id += 1
                     kind = "message" if k % 2 == 0 else ("note" if rng.random() < 0.1 else "reply")
                     text = sentence(rng, rng.randrange(8, 40))
+                    if rng.random() < 0.002:  # a rare word, for the queue's text search
+                        text += " Conferir o número do chassi."
                     html = f"<p>{text}</p>"
                     entries.append({"id": entry_id, "service_order_id": number, "kind": kind,
                                     "author_name": "Atendente" if kind != "message" else "Cidadão",
@@ -181,7 +183,7 @@ def main() -> None:
         summary = {
             "count": args.count, "entries": entry_id, "contacts": len(contacts), "seconds": round(time.monotonic() - started),
             "typical_email": contacts[heavy]["email"], "heavy_email": contacts[0]["email"],
-            "heavy_orders": per_heavy, "thread_order": 1, "search_word": "herança",
+            "heavy_orders": per_heavy, "thread_order": 1, "search_word": "chassi",
         }
         print(json.dumps(summary))
 

@@ -251,3 +251,10 @@ def staff_session(app, client, email):
         with client.session_transaction() as session:
             session["staff"] = [attendant.id, attendant.link_version, int(time.time())]
     return client
+
+
+def go(locator):
+    """Click something that loads a new page (a link, a form's button) and wait for that
+    page, so the next assertion reads the new page and not the old one."""
+    with locator.page.expect_navigation():
+        locator.click()

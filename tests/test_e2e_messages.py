@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import deliver
+from conftest import deliver, go
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("SCREENSHOT_DIR")
@@ -56,7 +56,7 @@ def test_citizen_formats_a_reply_attaches_a_file_posts_and_downloads_it(app, liv
     page.get_by_label("Anexos").set_input_files(str(photo))
     assert "foto do documento.png (0,1 kb)" in page.inner_text(".file-list")
     shot(page, "reply-editor-1366")
-    page.get_by_role("button", name="Postar resposta").click()
+    go(page.get_by_role("button", name="Postar resposta"))
 
     assert "Sua resposta foi registrada." in page.content()
     last = page.locator("article.entry").last
@@ -92,7 +92,7 @@ def test_no_payload_posted_through_the_form_ever_runs(app, live_server, page, ma
             new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
     }""", payload)
     assert page.locator(".editor-area img, .editor-area svg, .editor-area script, .editor-area iframe").count() == 0
-    page.get_by_role("button", name="Postar resposta").click()
+    go(page.get_by_role("button", name="Postar resposta"))
     # And the same payload sent as if the editor had been bypassed.
     with page.expect_navigation():
         page.evaluate("""(html) => {
@@ -114,7 +114,7 @@ def test_no_payload_posted_through_the_form_ever_runs(app, live_server, page, ma
 def test_a_guest_opens_a_new_os_with_the_subjects_fields_appearing_at_once(app, live_server, page, catalogue,
                                                                          mailbox):
     page.goto(live_server + "/")
-    page.get_by_role("link", name="Abrir uma nova O.S.").click()
+    go(page.get_by_role("link", name="Abrir uma nova O.S."))
     assert page.get_by_role("button", name="Continuar").is_hidden()  # JavaScript does that step
     assert page.get_by_role("textbox", name="RENAVAM").count() == 0
     page.get_by_label("Assunto").select_option(label="IPVA - 1º Emplacamento")
@@ -124,13 +124,13 @@ def test_a_guest_opens_a_new_os_with_the_subjects_fields_appearing_at_once(app, 
     page.get_by_label("Nome completo").fill("Maria Souza")
     page.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado").fill(
         "Solicito o lançamento do IPVA.")
-    page.get_by_role("button", name="Abrir O.S.").click()
+    go(page.get_by_role("button", name="Abrir O.S."))
     assert "RENAVAM inválido: confira os dígitos." in page.content()
     assert page.get_by_role("textbox", name="PLACA").input_value() == "nbb0a00"
     assert "Solicito o lançamento do IPVA." in page.inner_text(".editor-area")
     shot(page, "new-os-errors-1366")
     page.get_by_role("textbox", name="RENAVAM").fill("01234567897")
-    page.get_by_role("button", name="Abrir O.S.").click()
+    go(page.get_by_role("button", name="Abrir O.S."))
     assert page.get_by_role("heading", level=1).inner_text() == "O.S. registrada"
     number = page.locator(".big-number").inner_text()
     deliver(app)
@@ -148,20 +148,20 @@ def test_without_javascript_the_forms_work_in_two_steps_and_plain_text(app, live
         page.goto(live_server + "/os/nova")
         page.get_by_label("Assunto").select_option(label="Certidão Negativa de Débitos")
         page.get_by_label("Nome completo").fill("Maria Souza")
-        page.get_by_role("button", name="Continuar").click()
+        go(page.get_by_role("button", name="Continuar"))
         assert page.get_by_label("Nome completo").input_value() == "Maria Souza"
         page.get_by_role("textbox", name="CPF/CNPJ").fill("52998224725")
         page.get_by_label("Endereço de e-mail").fill("maria@exemplo.com.br")
         page.get_by_label("Para ajudá-lo melhor, solicitamos que seja específico e detalhado").fill(
             "Preciso da certidão.\n\nÉ para uma licitação.")
-        page.get_by_role("button", name="Abrir O.S.").click()
+        go(page.get_by_role("button", name="Abrir O.S."))
         assert page.get_by_role("heading", level=1).inner_text() == "O.S. registrada"
 
         number = make_order()
         browse_order(app, page, live_server, number)
         page.get_by_label("Para ajudá-lo melhor, solicitamos que seja específico e detalhado").fill(
             "Linha um\n\nLinha <dois>")
-        page.get_by_role("button", name="Postar resposta").click()
+        go(page.get_by_role("button", name="Postar resposta"))
         last = page.locator("article.entry").last
         assert last.locator("p").all_inner_texts() == ["Linha um", "Linha <dois>"]
     finally:

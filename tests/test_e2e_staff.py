@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import deliver
+from conftest import deliver, go
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("SCREENSHOT_DIR")
@@ -31,12 +31,12 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         attendant = staff.new_page()
         attendant.goto(live_server + "/atendimento")
         attendant.get_by_label("Endereço de e-mail").fill("atendimento@exemplo.gov.br")
-        attendant.get_by_role("button", name="Enviar link de entrada").click()
+        go(attendant.get_by_role("button", name="Enviar link de entrada"))
         attendant.goto(mailed(app, mailbox, "atendimento@exemplo.gov.br", "/atendimento/entrar/"))
-        attendant.get_by_role("button", name="Entrar no atendimento").click()
+        go(attendant.get_by_role("button", name="Entrar no atendimento"))
         assert attendant.get_by_role("heading", level=1).inner_text() == "Fila de O.S."
 
-        attendant.get_by_role("link", name="Registrar O.S.").first.click()
+        go(attendant.get_by_role("link", name="Registrar O.S.").first)
         attendant.get_by_label("Localidade").select_option("Telefone")
         attendant.get_by_label("E-mail do cidadão").fill("maria@exemplo.com.br")
         attendant.get_by_label("Nome do cidadão").fill("Maria Souza")
@@ -46,7 +46,7 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         attendant.get_by_role("textbox", name="PLACA").fill("NBB0A00")
         attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado").fill(
             "Cidadã ligou pedindo o lançamento do IPVA.")
-        attendant.get_by_role("button", name="Registrar O.S.").click()
+        go(attendant.get_by_role("button", name="Registrar O.S."))
         heading = attendant.get_by_role("heading", level=1).inner_text()
         number = heading.split("#")[1]
         assert f"O.S. {number} registrada" in attendant.content()
@@ -60,12 +60,12 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         box = attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado")
         box.click()
         attendant.keyboard.type("Conferir chassi no DETRAN")
-        attendant.get_by_role("button", name="Salvar como nota interna").click()
+        go(attendant.get_by_role("button", name="Salvar como nota interna"))
         assert "Nota interna salva." in attendant.content()
         attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado").click()
         attendant.keyboard.type("Lançamento feito. A guia está no portal.")
         attendant.get_by_label("Depois de enviar").select_option(label="Marcar como Resolvida")
-        attendant.get_by_role("button", name="Responder ao cidadão").click()
+        go(attendant.get_by_role("button", name="Responder ao cidadão"))
         assert "Resposta enviada ao cidadão." in attendant.content()
         assert "Resolvida" in attendant.inner_text(".badges")
         shot(attendant, "staff-order-after-1366")
@@ -79,9 +79,9 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         texts = [mailbox.text(m) for m in mailbox.to("maria@exemplo.com.br")]
         assert any("Lançamento feito." in t for t in texts) and not any("DETRAN" in t for t in texts)
 
-        attendant.get_by_role("link", name="← Fila de O.S.").click()
+        go(attendant.get_by_role("link", name="← Fila de O.S."))
         attendant.get_by_label("Status").select_option(label="Resolvida (1)")
-        attendant.get_by_role("button", name="Filtrar").click()
+        go(attendant.get_by_role("button", name="Filtrar"))
         assert number in attendant.inner_text("table")
         shot(attendant, "staff-queue-1366")
     finally:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from itsdangerous.timed import TimestampSigner
 
 from app import db
-from conftest import deliver
+from conftest import deliver, go
 from models import ServiceOrder
 from tokens import make_token
 
@@ -19,7 +19,7 @@ def ask_for_link(page, base, email, number):
     page.goto(base + "/")
     page.get_by_label("Endereço de E-mail").fill(email)
     page.get_by_label("Número da O.S.").fill(number)
-    page.get_by_role("button", name="Enviar link de acesso").click()
+    go(page.get_by_role("button", name="Enviar link de acesso"))
     page.wait_for_load_state()
 
 

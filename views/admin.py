@@ -588,5 +588,6 @@ def office():
         else:
             row.value = new_values[key]
     db.session.commit()
-    flash("Dados da secretaria salvos. Já aparecem em todas as páginas e nos próximos e-mails.", "info")
+    OfficeSetting.forget()
+    flash("Dados da secretaria salvos. Aparecem nas páginas e nos próximos e-mails em alguns segundos.", "info")
     return redirect(url_for("admin.office"), 303)

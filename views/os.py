@@ -18,14 +18,16 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from wtforms import HiddenField, MultipleFileField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
 import fieldtypes
 import uploads
 from app import db, limiter
-from models import (Attachment, Contact, Department, EntryKind, ServiceOrder, Subject, ThreadEntry,
+from models import (Attachment, Contact, Department, EntryKind, FieldValue, ServiceOrder, Subject,
+                    ThreadEntry,
                     format_number, normalize_email)
 from notifications import alert_attendants, send_new_order
 from sanitize import body_from_form, is_blank
@@ -116,26 +118,28 @@ def _order_from_payload(payload) -> ServiceOrder | None:
 
 
 def _visible_order_or_none(numero: str) -> ServiceOrder | None:
-    """The O.S. if this browser may see it. Access is decided on the bare row, before the
-    page's data is loaded, so a forbidden O.S. costs what a missing one does."""
+    """The O.S. if this browser may see it. Access is decided on the row and its contact,
+    department and subject (one query) before the thread is loaded, so a forbidden O.S.
+    costs what a missing one does."""
     number = ServiceOrder.parse_number(numero)
     if number is None:
         return None
-    order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == number))
+    order = db.session.scalar(
+        sa.select(ServiceOrder).where(ServiceOrder.number == number)
+        .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.department),
+                 joinedload(ServiceOrder.subject).selectinload(Subject.fields))
+    )
     if order is None or not can_view(order):
         return None
-    return db.session.scalar(
-        sa.select(ServiceOrder)
-        .where(ServiceOrder.id == order.id)
-        .options(
-            selectinload(ServiceOrder.contact),
-            selectinload(ServiceOrder.department),
-            selectinload(ServiceOrder.subject).selectinload(Subject.fields),
-            selectinload(ServiceOrder.field_values),
-            selectinload(ServiceOrder.entries).selectinload(ThreadEntry.attachments),
-        )
-        .execution_options(populate_existing=True)
-    )
+    entries = db.session.scalars(
+        sa.select(ThreadEntry).where(ThreadEntry.service_order_id == order.id)
+        .order_by(ThreadEntry.created_at, ThreadEntry.id)
+        .options(selectinload(ThreadEntry.attachments))
+    ).all()
+    set_committed_value(order, "entries", entries)
+    set_committed_value(order, "field_values", db.session.scalars(
+        sa.select(FieldValue).where(FieldValue.service_order_id == order.id)).all())
+    return order
 
 
 def _no_access(numero: str):
