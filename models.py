@@ -431,8 +431,7 @@ class ServiceOrder(db.Model):
             db.session.add(AuditEvent(order=self, actor=self.contact.name, action="reaberta",
                                       detail=f"{self.status.label} → Aberta, por resposta do cidadão",
                                       created_at=now))
-            self.status = Status.ABERTA
-            self.closed_at = None
+            self.set_status(Status.ABERTA)
         self.updated_at = now
         self.awaiting_reply_since = self.awaiting_reply_since or now
         return entry

@@ -68,22 +68,23 @@ def _resolve(request: MailRequest) -> None:
         order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == request.number))
         if order is not None and order.contact.email == request.email:
             send_access_link(order)
-    elif _within_account_mail_budget(request.email):
-        if request.kind == "staff_signin":
+    elif request.kind == "staff_signin":
+        if _within_mail_budget(request.email, STAFF_MAIL_KINDS):
             _resolve_staff_sign_in(request)
-        else:
-            _resolve_account_request(request)
+    elif _within_mail_budget(request.email, ACCOUNT_MAIL_KINDS):
+        _resolve_account_request(request)
 
 
-ACCOUNT_MAIL_KINDS = ("sign_in", "account_exists", "account_confirm", "account_invite", "staff_sign_in")
+ACCOUNT_MAIL_KINDS = ("sign_in", "account_exists", "account_confirm", "account_invite")
+STAFF_MAIL_KINDS = ("staff_sign_in",)  # its own budget: citizens' requests never use it up
 
 
-def _within_account_mail_budget(address: str) -> bool:
+def _within_mail_budget(address: str, kinds: tuple[str, ...]) -> bool:
     """Sign-in and confirmation mail to one address, per hour. Only mail actually sent
     counts, so requests for an address it was never sent to use nothing up."""
     since = utcnow() - timedelta(hours=1)
     sent = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
-        OutboxMessage.recipient == address, OutboxMessage.kind.in_(ACCOUNT_MAIL_KINDS),
+        OutboxMessage.recipient == address, OutboxMessage.kind.in_(kinds),
         OutboxMessage.created_at >= since))
     if sent >= current_app.config["ACCOUNT_MAILS_PER_ADDRESS_HOUR"]:
         log.info("e-mail de conta não enviado: limite por hora do endereço")
@@ -187,8 +188,11 @@ def alert_attendants(order: ServiceOrder, entry, event: str, exclude=None) -> in
         recipients.add(order.assignee.email)
     if exclude is not None:
         recipients.discard(exclude.email)
-    subject = (f"Nova O.S. #{order.display_number}: {order.subject.name}" if event == "new"
-               else f"Nova resposta do cidadão na O.S. #{order.display_number}")
+    subject = {
+        "new": f"Nova O.S. #{order.display_number}: {order.subject.name}",
+        "reply": f"Nova resposta do cidadão na O.S. #{order.display_number}",
+        "transfer": f"O.S. #{order.display_number} transferida para {department.name}",
+    }[event]
     for recipient in sorted(recipients):
         queue_mail("staff_alert", recipient, subject, "staff_alert", order=order, entry=entry,
                    event=event, text=html_to_text(entry.body_html),

@@ -43,7 +43,7 @@ def queue_mail(kind: str, recipient: str, subject: str, template: str, *, order=
     message = OutboxMessage(
         kind=kind,
         recipient=recipient,
-        subject=f"{subject} - {office['name']}",
+        subject=f"{subject} - {office['name']}"[:255],
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
         message_id=make_msgid(idstring=kind.replace("_", "-"), domain=_message_domain()),

@@ -4,6 +4,7 @@ plain-text bodies. Only the output of these two ever reaches the database or a p
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from functools import lru_cache, partial
 
@@ -66,15 +67,15 @@ def text_to_html(text: str) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """A readable plain-text version of sanitized HTML, for the text part of e-mails."""
-    text = re.sub(r"(?i)<br\s*/?>", "\n", html or "")
+    """A readable plain-text version of sanitized HTML: for the text part of e-mails and
+    for search. Links keep their address: "guia (https://...)"."""
+    text = re.sub(r'(?is)<a\s[^>]*href="([^"]*)"[^>]*>(.*?)</a>',
+                  lambda m: m.group(2) if html_lib.unescape(m.group(1)) in m.group(2)
+                  else f"{m.group(2)} ({m.group(1)})", html or "")
+    text = re.sub(r"(?i)<br\s*/?>", "\n", text)
     text = re.sub(r"(?i)</(p|div|li|blockquote|pre)>", "\n", text)
     text = re.sub(r"(?i)<li>", "- ", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    text = (
-        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-        .replace("&#39;", "'").replace("&amp;", "&")
-    )
+    text = html_lib.unescape(re.sub(r"<[^>]+>", "", text)).replace("\xa0", " ")
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 

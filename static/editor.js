@@ -14,7 +14,9 @@
   "use strict";
 
   var BLOCKS = { P: "p", DIV: "p", BLOCKQUOTE: "blockquote", UL: "ul", OL: "ol", LI: "li", PRE: "pre",
-                 H1: "p", H2: "p", H3: "p", H4: "p", H5: "p", H6: "p", TABLE: "p", TR: "p" };
+                 H1: "p", H2: "p", H3: "p", H4: "p", H5: "p", H6: "p", TR: "p" };
+  // Table and cell elements: their content is kept, cells apart (Word and web tables).
+  var SEPARATED = { TD: " ", TH: " ", TABLE: "", TBODY: "", THEAD: "", TFOOT: "" };
   var INLINE = { STRONG: "strong", B: "strong", EM: "em", I: "em", U: "u", S: "s", STRIKE: "s",
                  DEL: "s", CODE: "code", A: "a" };
   var DROP = { SCRIPT: 1, STYLE: 1, TEMPLATE: 1, IFRAME: 1, OBJECT: 1, EMBED: 1, SVG: 1, MATH: 1,
@@ -44,6 +46,11 @@
         if (/font-weight:\s*(bold|[6-9]00)/.test(style)) name = "strong";
         else if (/font-style:\s*italic/.test(style)) name = "em";
       }
+      if (tag in SEPARATED) {
+        if (SEPARATED[tag] && target.lastChild) target.appendChild(document.createTextNode(SEPARATED[tag]));
+        rebuild(node, target);
+        return;
+      }
       if (!name) { rebuild(node, target); return; }
       var element = document.createElement(name);
       if (name === "a") {
@@ -53,6 +60,8 @@
         element.setAttribute("rel", "nofollow noopener noreferrer");
       }
       rebuild(node, element);
+      // Empty paragraphs (Word and the editor leave many) carry nothing.
+      if (name === "p" && !element.textContent.replace(/\u00a0/g, " ").trim() && !element.querySelector("br")) return;
       target.appendChild(element);
     });
     return target;
@@ -204,6 +213,11 @@
       if (format) format.value = "html";
     });
 
+    // Links to the (now hidden) textarea, as in the error summary, lead to the editor.
+    document.querySelectorAll("a[href='#" + textarea.id + "']").forEach(function (link) {
+      link.addEventListener("click", function (event) { event.preventDefault(); area.focus(); });
+    });
+
     textarea.hidden = true;
     wrapper.appendChild(toolbar);
     wrapper.appendChild(area);
@@ -221,6 +235,7 @@
   function setupFiles(input) {
     var max = parseInt(input.getAttribute("data-max-bytes"), 10);
     var maxFiles = parseInt(input.getAttribute("data-max-files"), 10);
+    var maxTotal = parseInt(input.getAttribute("data-max-total"), 10);
     var list = document.getElementById(input.id + "-lista");
     var error = document.createElement("p");
     error.className = "error";
@@ -239,6 +254,8 @@
         if (file.size > max) problems.push(file.name + ": tem " + formatSize(file.size) + "; o limite é " + formatSize(max) + " por arquivo.");
       });
       if (input.files.length > maxFiles) problems.push("Envie no máximo " + maxFiles + " arquivos por vez.");
+      var total = Array.prototype.reduce.call(input.files, function (sum, f) { return sum + f.size; }, 0);
+      if (total > maxTotal) problems.push("Juntos, os arquivos têm " + formatSize(total) + "; o limite por envio é " + formatSize(maxTotal) + ". Envie em mais de uma resposta.");
       error.textContent = problems.join(" ");
       error.hidden = !problems.length;
       input.setCustomValidity(problems.length ? problems.join(" ") : "");

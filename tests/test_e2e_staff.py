@@ -44,7 +44,7 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         attendant.get_by_label("Assunto").select_option(label="IPVA - 1º Emplacamento")
         attendant.get_by_role("textbox", name="RENAVAM").fill("01234567897")
         attendant.get_by_role("textbox", name="PLACA").fill("NBB0A00")
-        attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado").fill(
+        attendant.get_by_role("textbox", name="Pedido do cidadão, como ele contou").fill(
             "Cidadã ligou pedindo o lançamento do IPVA.")
         go(attendant.get_by_role("button", name="Registrar O.S."))
         heading = attendant.get_by_role("heading", level=1).inner_text()
@@ -57,14 +57,14 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         assert phone.get_by_role("heading", level=1).inner_text() == f"O.S. #{number}"
         assert "Cidadã ligou pedindo o lançamento do IPVA." in phone.inner_text("main")
 
-        box = attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado")
+        box = attendant.get_by_role("textbox", name="Mensagem", exact=True)
         box.click()
         attendant.keyboard.type("Conferir chassi no DETRAN")
         go(attendant.get_by_role("button", name="Salvar como nota interna"))
         assert "Nota interna salva." in attendant.content()
-        attendant.get_by_role("textbox", name="Para ajudá-lo melhor, solicitamos que seja específico e detalhado").click()
+        attendant.get_by_role("textbox", name="Mensagem", exact=True).click()
         attendant.keyboard.type("Lançamento feito. A guia está no portal.")
-        attendant.get_by_label("Depois de enviar").select_option(label="Marcar como Resolvida")
+        attendant.get_by_label("Depois de responder ao cidadão").select_option(label="Marcar como Resolvida")
         go(attendant.get_by_role("button", name="Responder ao cidadão"))
         assert "Resposta enviada ao cidadão." in attendant.content()
         assert "Resolvida" in attendant.inner_text(".badges")

@@ -184,3 +184,31 @@ def test_replying_needs_access_to_that_os(app, client, make_order):
     assert response.status_code == 403
     with app.app_context():
         assert all(e.kind == EntryKind.MESSAGE and "intruso" not in e.body_html for e in order(other).entries)
+
+
+def test_a_request_too_large_to_read_gets_a_portuguese_page_even_with_access(app, client, make_order):
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    number = make_order()
+    open_in(app, client, number)  # the header then shows "Sair", a form of its own
+    response = post_reply(client, number, "texto", files=[("grande.pdf", PDF + b"x" * 5000)])
+    assert response.status_code == 413
+    assert "Envio grande demais" in response.get_data(as_text=True)
+
+
+def test_citizen_emails_read_as_plain_text_without_entities(app, make_order, mailbox):
+    from conftest import staff_session
+    from test_staff import post_message
+
+    number = make_order()
+    marcos = staff_session(app, app.test_client(), "atendimento@exemplo.gov.br")
+    path = f"/atendimento/os/{number}"
+    from test_staff import page_form
+
+    hidden = page_form(marcos, path, f"{path}/mensagem")
+    marcos.post(f"{path}/mensagem", data={**hidden, "formato": "html", "reply": "x",
+                                          "body": '<p>Atenção&nbsp;ao prazo. Veja <a href="https://sefin.ro.gov.br/guia?a=1&amp;b=2">a guia</a>.</p>'})
+    deliver(app)
+    [reply] = mailbox.to("eliane@exemplo.com.br")
+    text = mailbox.text(reply)
+    assert "Atenção ao prazo. Veja a guia (https://sefin.ro.gov.br/guia?a=1&b=2)." in text
+    assert "&nbsp;" not in text and "&amp;" not in text

@@ -198,6 +198,50 @@ def subject_id(app, name):
         return db.session.scalar(sa.select(Subject.id).where(Subject.name == name))
 
 
+def test_an_os_registered_for_another_department_says_where_it_went(app, marcos, mailbox):
+    response = intake(marcos, app, subject=str(subject_id(app, "ITCD - Declaração")),
+                      **{"campo_" + str(fid): v for fid, v in itcd_values(app).items()})
+    assert response.headers["Location"] == "/atendimento/"
+    html = marcos.get("/atendimento/").get_data(as_text=True)
+    assert "registrada" in html and "Ela foi para o departamento Fiscalização." in html
+
+
+def itcd_values(app):
+    with app.app_context():
+        subject = db.session.scalar(sa.select(Subject).where(Subject.name == "ITCD - Declaração"))
+        return {f.id: {"CPF/CNPJ": "52998224725", "Tipo": "Doação"}.get(f.label, "") for f in subject.fields}
+
+
+def test_searching_an_unknown_caller_clears_the_previous_ones_details(app, marcos, make_order):
+    make_order(email="eliane@exemplo.com.br", name="Eliane Barbosa", phone="(69) 3211-0000")
+    token = csrf_token(marcos, "/atendimento/os/nova")
+    marcos.post("/atendimento/os/nova", data={"csrf_token": token, "email": "eliane@exemplo.com.br", "find": "x"})
+    html = marcos.post("/atendimento/os/nova", data={"csrf_token": token, "email": "novo@exemplo.com.br",
+                                                     "name": "Eliane Barbosa", "phone": "(69) 3211-0000",
+                                                     "find": "x"}).get_data(as_text=True)
+    assert "Nenhum contato com este e-mail" in html
+    assert 'value="Eliane Barbosa"' not in html and 'value="(69) 3211-0000"' not in html
+
+
+def test_huge_numbers_in_addresses_and_forms_are_not_errors(app, marcos, make_order):
+    number = make_order()
+    assert marcos.get(f"/atendimento/os/{number}/anexos/99999999999999999999999").status_code == 404
+    assert marcos.get(f"/os/{number}/anexos/99999999999999999999999").status_code == 404
+    assert update(marcos, number, department="9" * 20).status_code == 400
+    assert update(marcos, number, assignee="9" * 20).status_code == 400
+    assert intake(marcos, app, department="9" * 20).status_code == 422
+
+
+def test_an_attendant_whose_session_ended_comes_back_to_the_os_not_to_a_form_address(app, marcos, make_order):
+    number = make_order()
+    hidden = page_form(marcos, f"/atendimento/os/{number}", f"/atendimento/os/{number}/mensagem")
+    with marcos.session_transaction() as session:
+        session["staff"][2] -= 2 * 3600
+        session.modified = True
+    response = marcos.post(f"/atendimento/os/{number}/mensagem", data={**hidden, "body": "x", "reply": "x"})
+    assert response.headers["Location"] == f"/atendimento/?next=/atendimento/os/{number}"
+
+
 def test_an_attendant_registers_an_os_for_a_caller(app, marcos, mailbox):
     response = intake(marcos, app)
     assert response.status_code == 303
@@ -349,12 +393,17 @@ def test_subject_fields_are_edited_with_validation_and_audited(app, marcos, make
     path = f"/atendimento/os/{number}"
     with app.app_context():
         fields = {f.label: f"campo_{f.id}" for f in get_order(number).subject.fields}
-    token = page_form(marcos, path, f"{path}/campos")["csrf_token"]
-    bad = marcos.post(f"{path}/campos", data={"csrf_token": token, fields["RENAVAM"]: "123", fields["PLACA"]: "ABC1D23"})
+    hidden = page_form(marcos, path, f"{path}/campos")
+    bad = marcos.post(f"{path}/campos", data={**hidden, fields["RENAVAM"]: "123", fields["PLACA"]: "ABC1D23"})
     assert bad.status_code == 422 and "O RENAVAM tem 11 dígitos." in bad.get_data(as_text=True)
-    marcos.post(f"{path}/campos", data={"csrf_token": token, fields["RENAVAM"]: "01234567897", fields["PLACA"]: "abc1d23"})
+    marcos.post(f"{path}/campos", data={**hidden, fields["RENAVAM"]: "01234567897", fields["PLACA"]: "abc1d23"})
     html = marcos.get(path).get_data(as_text=True)
     assert "campo alterado (PLACA: NBB0A00 → ABC1D23)" in html
+    # A second attendant with the page open from before cannot put the old plate back.
+    stale = marcos.post(f"{path}/campos", data={**hidden, fields["RENAVAM"]: "01234567897", fields["PLACA"]: "NBB0A00"})
+    assert "Outro atendente alterou esta O.S." in marcos.get(stale.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert dict(get_order(number).extra_fields())["PLACA"] == "ABC1D23"
 
 
 def test_staff_download_includes_note_attachments_but_not_other_departments(app, marcos, other_department, make_order):
@@ -430,3 +479,33 @@ def test_alerts_link_to_the_console_page_of_the_os(app, client, make_order, mail
     deliver(app)
     [alert] = mailbox.to(MARCOS)
     assert f"http://127.0.0.1:5000/atendimento/os/{number}" in mailbox.links(alert)
+
+
+def test_a_transfer_alerts_the_new_department(app, marcos, other_department, make_order, mailbox):
+    number = make_order()
+    with app.app_context():
+        arrecadacao = db.session.scalar(sa.select(Department.id).where(Department.name == "Arrecadação"))
+    update(marcos, number, department=str(arrecadacao))
+    deliver(app)
+    [alert] = mailbox.to("ana@exemplo.gov.br")
+    assert f"O.S. #{number} transferida para Arrecadação" in alert["Subject"]
+    assert not mailbox.to(MARCOS)
+
+
+def test_a_long_subject_name_still_fits_the_outbox(app, marcos, make_order):
+    with app.app_context():
+        subject = db.session.scalar(sa.select(Subject).where(Subject.name == "Outros assuntos"))
+        subject.name = "S" * 160
+        db.session.commit()
+    with app.app_context():
+        from models import OfficeSetting
+
+        db.session.add(OfficeSetting(key="name", value="O" * 120))
+        db.session.commit()
+    response = intake(marcos, app, subject=str(subject_id(app, "S" * 160)))
+    assert response.status_code == 303  # the receipt and the alerts were queued
+    with app.app_context():
+        from models import OutboxMessage
+
+        subjects = list(db.session.scalars(sa.select(OutboxMessage.subject)))
+        assert subjects and all(len(s) <= 255 for s in subjects)

@@ -3,6 +3,7 @@
 
 def register_blueprints(app) -> None:
     from models import OfficeSetting
+    from fieldtypes import HELP
     from uploads import ACCEPT
     from views import account, admin, public, staff
     from views import os as os_views
@@ -21,3 +22,5 @@ def register_blueprints(app) -> None:
     @app.context_processor
     def office_context():
         return {"office": OfficeSetting.values(), "upload_accept": ACCEPT}
+
+    app.jinja_env.globals["field_help"] = HELP  # macros see globals, not the page's context

@@ -379,11 +379,14 @@ def register_context(app) -> None:
     @app.context_processor
     def account_context():
         # E-mails are rendered from commands too, where there is no browser to speak of.
+        # The forms here never read the request: an error page for a request too large to
+        # read must still render.
         if not has_request_context():
             return {}
         if current_user.is_authenticated:
-            return {"my_order_count": sum(order_counts().values()), "sign_out_form": ConfirmForm()}
+            return {"my_order_count": sum(order_counts().values()),
+                    "sign_out_form": ConfirmForm(formdata=None)}
         if session.get("grants"):  # a guest who opened an O.S. can end that access too
-            return {"sign_out_form": ConfirmForm()}
+            return {"sign_out_form": ConfirmForm(formdata=None)}
         return {}
 

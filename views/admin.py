@@ -25,7 +25,7 @@ from app import db
 from models import (Attendant, Department, FieldKind, FieldValue, OfficeSetting, Subject,
                     SubjectField, normalize_email)
 from security import current_attendant, sign_in_attendant
-from views.fields import phone_field, strip
+from views.fields import department_options, phone_field, strip
 from views.staff import ButtonForm
 
 bp = Blueprint("admin", __name__, url_prefix="/atendimento/admin")
@@ -181,8 +181,9 @@ class OfficeForm(FlaskForm):
 def require_admin():
     attendant = current_attendant()
     if attendant is None:
-        flash("Entre com o link enviado ao seu e-mail para usar o atendimento.", "info")
-        return redirect(url_for("staff.home", next=request.full_path.rstrip("?")))
+        flash("Sua sessão no atendimento terminou. Entre com o link enviado ao seu e-mail.", "info")
+        back = request.full_path.rstrip("?") if request.method == "GET" else url_for("admin.index")
+        return redirect(url_for("staff.home", next=back))
     if not attendant.is_admin:
         abort(403)
     return None
@@ -232,7 +233,7 @@ def department_new():
     return _department_page(None)
 
 
-@bp.route("/departamentos/<int:department_id>", methods=["GET", "POST"])
+@bp.route("/departamentos/<int(max=2147483647):department_id>", methods=["GET", "POST"])
 def department_edit(department_id: int):
     return _department_page(db.get_or_404(Department, department_id))
 
@@ -304,11 +305,6 @@ def subjects():
     return render_template("admin/subjects.html", items=items)
 
 
-def _department_choices() -> list[SelectChoice]:
-    departments = db.session.scalars(sa.select(Department).order_by(Department.name))
-    return [SelectChoice(str(d.id), d.name) for d in departments]
-
-
 def _next_position(stmt) -> int:
     highest = db.session.scalar(stmt)
     return 0 if highest is None else highest + 1
@@ -323,7 +319,7 @@ def subject_new():
     return _save_subject(None)
 
 
-@bp.route("/assuntos/<int:subject_id>", methods=["GET", "POST"])
+@bp.route("/assuntos/<int(max=2147483647):subject_id>", methods=["GET", "POST"])
 def subject_edit(subject_id: int):
     subject = db.get_or_404(Subject, subject_id)
     if request.method == "GET":
@@ -333,7 +329,7 @@ def subject_edit(subject_id: int):
 
 def _save_subject(subject: Subject | None):
     form = SubjectForm()
-    form.department_id.choices = _department_choices()
+    form.department_id.choices = department_options()
     ok = form.validate()
     exclude = subject.id if subject else None
     if form.name.data and _name_taken(Subject.name, form.name.data, exclude):
@@ -375,7 +371,7 @@ def _value_counts(subject: Subject) -> dict[int, int]:
 
 def _subject_page(subject: Subject | None, form: SubjectForm, field_form: SubjectFieldForm | None = None,
                   status: int = 200):
-    form.department_id.choices = _department_choices()
+    form.department_id.choices = department_options()
     if subject is not None and field_form is None:
         field_form = SubjectFieldForm(formdata=None, prefix="campo", position=_next_position(
             sa.select(sa.func.max(SubjectField.position)).where(SubjectField.subject_id == subject.id)))
@@ -411,7 +407,7 @@ def _fill_field(field: SubjectField, form: SubjectFieldForm) -> None:
     field.choices = "\n".join(form.options()) if field.kind == FieldKind.CHOICE else None
 
 
-@bp.post("/assuntos/<int:subject_id>/campos")
+@bp.post("/assuntos/<int(max=2147483647):subject_id>/campos")
 def field_new(subject_id: int):
     subject = db.get_or_404(Subject, subject_id)
     field_form = SubjectFieldForm(prefix="campo")
@@ -426,7 +422,7 @@ def field_new(subject_id: int):
     return redirect(url_for("admin.subject_edit", subject_id=subject.id) + "#campos-titulo", 303)
 
 
-@bp.route("/assuntos/<int:subject_id>/campos/<int:field_id>", methods=["GET", "POST"])
+@bp.route("/assuntos/<int(max=2147483647):subject_id>/campos/<int(max=2147483647):field_id>", methods=["GET", "POST"])
 def field_edit(subject_id: int, field_id: int):
     field = _field_of(subject_id, field_id)
     subject = field.subject
@@ -449,7 +445,7 @@ def _field_page(field: SubjectField, form: SubjectFieldForm, status: int = 200):
                            used=used), status
 
 
-@bp.post("/assuntos/<int:subject_id>/campos/<int:field_id>/remover")
+@bp.post("/assuntos/<int(max=2147483647):subject_id>/campos/<int(max=2147483647):field_id>/remover")
 def field_remove(subject_id: int, field_id: int):
     field = _field_of(subject_id, field_id)
     if not ButtonForm().validate():
@@ -482,7 +478,7 @@ def attendant_new():
     return _attendant_page(None)
 
 
-@bp.route("/atendentes/<int:attendant_id>", methods=["GET", "POST"])
+@bp.route("/atendentes/<int(max=2147483647):attendant_id>", methods=["GET", "POST"])
 def attendant_edit(attendant_id: int):
     return _attendant_page(db.get_or_404(Attendant, attendant_id))
 
@@ -497,7 +493,7 @@ def _attendant_page(attendant: Attendant | None):
                                  department_ids=[d.id for d in attendant.departments])
         return _attendant_form(form, attendant)
     form = AttendantForm()
-    form.department_ids.choices = _department_choices()
+    form.department_ids.choices = department_options()
     ok = form.validate()
     email = normalize_email(form.email.data)
     taken = sa.select(Attendant.id).where(Attendant.email == email)
@@ -547,12 +543,12 @@ def _attendant_page(attendant: Attendant | None):
 
 
 def _attendant_form(form: AttendantForm, attendant: Attendant | None, status: int = 200):
-    form.department_ids.choices = _department_choices()
+    form.department_ids.choices = department_options()
     return render_template("admin/attendant_form.html", form=form, attendant=attendant,
                            me=current_attendant(), button_form=ButtonForm()), status
 
 
-@bp.post("/atendentes/<int:attendant_id>/encerrar-sessoes")
+@bp.post("/atendentes/<int(max=2147483647):attendant_id>/encerrar-sessoes")
 def attendant_sign_out(attendant_id: int):
     attendant = db.get_or_404(Attendant, attendant_id)
     if not ButtonForm().validate():

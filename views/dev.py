@@ -31,7 +31,7 @@ def mail_list():
     return render_template("dev/mail.html", messages=messages, linkify=_linkify)
 
 
-@bp.get("/mail/<int:message_id>/html")
+@bp.get("/mail/<int(max=2147483647):message_id>/html")
 def mail_html(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
     response = make_response(message.body_html)

@@ -47,3 +47,21 @@ def extension_field(label: str = "Ramal") -> StringField:
 def options(pairs) -> list[SelectChoice]:
     """(value, label) pairs as the choices of a SelectField."""
     return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def department_options() -> list[SelectChoice]:
+    """Every department, by name, as SelectField choices."""
+    import sqlalchemy as sa
+
+    from app import db
+    from models import Department
+
+    return options((d.id, d.name) for d in db.session.scalars(sa.select(Department).order_by(Department.name)))
+
+
+def small_int(text: str | None) -> int | None:
+    """A number typed in a form or URL, if it is one a database column can hold."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return None

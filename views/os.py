@@ -45,13 +45,15 @@ def _valid_body(form, field):
         raise ValidationError("Escreva sua mensagem.")
 
 
+def message_field(label: str) -> TextAreaField:
+    return TextAreaField(label, validators=[
+        Length(max=MAX_BODY, message="A mensagem é longa demais."), _valid_body])
+
+
 class MessageForm(FlaskForm):
     """A message with attachments: the reply form, and the core of a new O.S."""
 
-    body = TextAreaField(
-        "Para ajudá-lo melhor, solicitamos que seja específico e detalhado",
-        validators=[Length(max=MAX_BODY, message="A mensagem é longa demais."), _valid_body],
-    )
+    body = message_field("Para ajudá-lo melhor, solicitamos que seja específico e detalhado")
     formato = HiddenField(default="texto")
     anexos = MultipleFileField("Anexos")
     chave = HiddenField()  # one per rendered form: a resubmitted form posts once
@@ -118,9 +120,13 @@ def _order_from_payload(payload) -> ServiceOrder | None:
 
 
 def _visible_order_or_none(numero: str) -> ServiceOrder | None:
-    """The O.S. if this browser may see it. Access is decided on the row and its contact,
-    department and subject (one query) before the thread is loaded, so a forbidden O.S.
-    costs what a missing one does."""
+    return load_order(numero, can_view)
+
+
+def load_order(numero: str, allowed) -> ServiceOrder | None:
+    """The O.S. with its thread, attachments and fields, if `allowed(order)`. Access is
+    decided on the row and its contact, department and subject (one query) before the
+    thread is loaded, so a forbidden O.S. costs what a missing one does."""
     number = ServiceOrder.parse_number(numero)
     if number is None:
         return None
@@ -129,7 +135,7 @@ def _visible_order_or_none(numero: str) -> ServiceOrder | None:
         .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.department),
                  joinedload(ServiceOrder.subject).selectinload(Subject.fields))
     )
-    if order is None or not can_view(order):
+    if order is None or not allowed(order):
         return None
     entries = db.session.scalars(
         sa.select(ThreadEntry).where(ThreadEntry.service_order_id == order.id)
@@ -289,39 +295,53 @@ def new_order():
     files = checked_files(form, form_ok and not field_errors)
     if not form_ok or field_errors or form.anexos.errors:
         return page(422, field_errors)
-    earlier = posted_before(form.chave.data)
-    if earlier is not None:
-        return _after_new_order(earlier.order, signed_in)
     email = current_user.email if signed_in else normalize_email(form.email.data)
-    if not within_limit("RATELIMIT_NEW_OS_PER_EMAIL", "new-os", email):
+    if posted_before(form.chave.data) is None and not within_limit(
+            "RATELIMIT_NEW_OS_PER_EMAIL", "new-os", email):
         form.subject.errors = ["Muitas O.S. foram abertas com este e-mail em pouco tempo. Aguarde "
                                "um pouco ou ligue para a Central de Atendimento."]
         return page(429, field_errors)
+    if signed_in:
+        contact, phone = (lambda: current_user), None
+    else:
+        contact = lambda: Contact.find_or_create(email, form.name.data, form.phone.data)  # noqa: E731
+        phone = form.phone.data or None
+    order = save_new_order(form, files, contact=contact, subject=chosen, values=values,
+                           channel="Usuário Externo", phone=phone)
+    return _after_new_order(order, signed_in)
+
+
+def save_new_order(form: MessageForm, files: list[uploads.Upload], *, contact, subject: Subject,
+                   values: dict[int, str], channel: str, phone: str | None,
+                   department: Department | None = None, attendant=None) -> ServiceOrder:
+    """Store a new O.S. from a message form, for the citizen's page and the console alike:
+    its first entry and files, the citizen's receipt, the attendants' alert; once per
+    rendered form (a resubmitted form returns the O.S. it already opened). `contact` is
+    called only when the O.S. is really created."""
+    earlier = posted_before(form.chave.data)
+    if earlier is not None:
+        return earlier.order
     paths = uploads.store(files)
     try:
-        if signed_in:
-            contact, phone = db.session.get(Contact, current_user.id), None
-        else:
-            contact = Contact.find_or_create(email, form.name.data, form.phone.data)
-            phone = form.phone.data or None
-        order = ServiceOrder.open(contact=contact, subject=chosen, body_html=form.html(),
-                                  channel="Usuário Externo", phone=phone, field_values=values)
+        order = ServiceOrder.open(contact=contact(), subject=subject, body_html=form.html(),
+                                  channel=channel, phone=phone, department=department,
+                                  field_values=values, attendant=attendant)
         first = order.entries[0]
         first.submission_key = form.chave.data
         db.session.flush()
         attach_files(first, order, files)
         db.session.flush()
         send_new_order(order)
-        alert_attendants(order, first, "new")
+        alert_attendants(order, first, "new", exclude=attendant)
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the same form, posted twice at the same moment
         db.session.rollback()
         uploads.discard(paths)
         earlier = posted_before(form.chave.data)
         if earlier is None:
             raise
-        return _after_new_order(earlier.order, signed_in)
-    return _after_new_order(order, signed_in)
+        return earlier.order
+    return order
 
 
 def _after_new_order(order: ServiceOrder, signed_in: bool):
@@ -341,7 +361,7 @@ def created(numero: str):
     return render_template("os/created.html", number=format_number(number))
 
 
-@bp.get("/os/<numero>/anexos/<int:attachment_id>")
+@bp.get("/os/<numero>/anexos/<int(max=2147483647):attachment_id>")
 def download(numero: str, attachment_id: int):
     number = ServiceOrder.parse_number(numero)
     attachment = db.session.get(Attachment, attachment_id)

@@ -25,15 +25,16 @@ import search
 import uploads
 from app import db, limiter
 from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
-                    FieldValue, OrderCount, ServiceOrder, Status, Subject, SubjectField,
+                    FieldKind, FieldValue, OrderCount, ServiceOrder, Status, Subject, SubjectField,
                     ThreadEntry, normalize_email, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
-                           send_new_order, send_reply_to_citizen, send_status_change)
+                           send_reply_to_citizen, send_status_change)
 from security import current_attendant, is_safe_next, sign_in_attendant, sign_out_attendant
 from tokens import TokenError, TokenExpired, read_token
-from views.fields import email_field, extension_field, name_field, options, phone_field
-from views.os import (MessageForm, attach_files, checked_files, subject_field_values, posted_before,
-                      send_attachment)
+from views.fields import (department_options, email_field, extension_field, name_field, options,
+                          phone_field, small_int)
+from views.os import (MessageForm, attach_files, load_order, message_field, checked_files, posted_before, save_new_order,
+                      send_attachment, subject_field_values)
 
 bp = Blueprint("staff", __name__, url_prefix="/atendimento")
 PER_PAGE = 50
@@ -50,6 +51,7 @@ class ButtonForm(FlaskForm):
 
 
 class IntakeForm(MessageForm):
+    body = message_field("Pedido do cidadão, como ele contou")
     channel = SelectField("Localidade", choices=options((c, c) for c in CHANNELS), default="Telefone")
     email = email_field("E-mail do cidadão")
     name = name_field("Nome do cidadão")
@@ -63,7 +65,8 @@ class IntakeForm(MessageForm):
 
 
 class StaffReplyForm(MessageForm):
-    after = SelectField("Depois de enviar", choices=options([
+    body = message_field("Mensagem")
+    after = SelectField("Depois de responder ao cidadão", choices=options([
         ("", "Manter o status"), ("resolvida", "Marcar como Resolvida"), ("fechada", "Marcar como Fechada")]),
         default="")
     seen_entry = HiddenField()  # the newest entry the attendant had on screen
@@ -83,8 +86,8 @@ class UpdateForm(FlaskForm):
 
 @bp.app_context_processor
 def console_context():
-    return {"current_attendant": current_attendant, "staff_button_form": ButtonForm,
-            "has_admin": "admin" in current_app.blueprints}
+    return {"current_attendant": current_attendant,
+            "staff_button_form": lambda: ButtonForm(formdata=None)}
 
 
 @bp.before_request
@@ -92,9 +95,18 @@ def require_attendant():
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if current_attendant() is None:
-        flash("Entre com o link enviado ao seu e-mail para usar o atendimento.", "info")
-        return redirect(url_for("staff.home", next=request.full_path.rstrip("?")))
+        flash("Sua sessão no atendimento terminou. Entre com o link enviado ao seu e-mail.", "info")
+        return redirect(url_for("staff.home", next=return_path()))
     return None
+
+
+def return_path() -> str:
+    """Where to come back after signing in: this page, or for a form the page it was on
+    (a form's address answers POST only)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    numero = (request.view_args or {}).get("numero")
+    return url_for("staff.order", numero=numero) if numero else url_for("staff.home")
 
 
 @bp.route("/", methods=["GET"])
@@ -198,8 +210,6 @@ def _field_match(kinds, value: str):
 def _search(query: str):
     """Number, e-mail, name, phone, RENAVAM, PLACA, CPF/CNPJ or words of the messages,
     each looked up in its own index and joined into one set of O.S. ids."""
-    from models import FieldKind
-
     dialect = db.engine.dialect.name
     digits = "".join(c for c in query if c.isascii() and c.isdigit())
     matches = []
@@ -311,10 +321,6 @@ def overdue_filter(order: ServiceOrder, now) -> bool:
 
 # --- Register an O.S. for a caller -----------------------------------------------------------
 
-def _department_choices(attendant: Attendant) -> list:
-    return options((d.id, d.name) for d in db.session.scalars(sa.select(Department).order_by(Department.name)))
-
-
 @bp.route("/os/nova", methods=["GET", "POST"])
 def intake():
     attendant = current_attendant()
@@ -324,7 +330,7 @@ def intake():
     ).all()
     form = IntakeForm()
     form.subject.choices = options([("", "— Escolha o assunto —")] + [(s.id, s.name) for s in subjects])
-    form.department.choices = options([("", "O do assunto")]) + _department_choices(attendant)
+    form.department.choices = options([("", "O do assunto")]) + department_options()
     form.ensure_key()
     chosen = next((s for s in subjects if str(s.id) == form.subject.data), None)
     existing = None
@@ -342,6 +348,9 @@ def intake():
         if existing is not None:  # the caller is known: their details, not retyped ones
             form.name.data, form.phone.data = existing.name, existing.phone
             form.extension.data = existing.extension
+        else:
+            form.name.data = form.phone.data = form.extension.data = ""
+            flash("Nenhum contato com este e-mail: preencha nome e telefone do cidadão.", "info")
         return page()
     if form.next_step.data:
         return page()
@@ -352,47 +361,36 @@ def intake():
         form_ok = False
     department = None
     if form.department.data:
-        department = db.session.get(Department, int(form.department.data)) if form.department.data.isdigit() else None
+        department_id = small_int(form.department.data)
+        department = db.session.get(Department, department_id) if department_id else None
         if department is None:
             form.department.errors = ["Escolha um departamento da lista."]
             form_ok = False
     files = checked_files(form, form_ok and not field_errors)
     if not form_ok or field_errors or form.anexos.errors:
         return page(422, field_errors)
-    earlier = posted_before(form.chave.data)
-    if earlier is not None:
-        return redirect(url_for("staff.order", numero=earlier.order.display_number), 303)
-    paths = uploads.store(files)
-    try:
-        contact = Contact.find_or_create(form.email.data, form.name.data, form.phone.data,
-                                         form.extension.data)
-        order = ServiceOrder.open(contact=contact, subject=chosen, body_html=form.html(),
-                                  channel=form.channel.data, phone=form.phone.data or None,
-                                  department=department, field_values=values, attendant=attendant)
-        first = order.entries[0]
-        first.submission_key = form.chave.data
-        db.session.flush()
-        attach_files(first, order, files)
-        db.session.flush()
-        send_new_order(order)
-        alert_attendants(order, first, "new", exclude=attendant)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        uploads.discard(paths)
-        raise
-    flash(f"O.S. {order.display_number} registrada. Informe o número ao cidadão: "
-          f"{' '.join(order.display_number[i:i + 4] for i in (0, 4))}. "
-          "Ele recebeu o número e o link por e-mail.", "info")
+    order = save_new_order(
+        form, files, subject=chosen, values=values, channel=form.channel.data,
+        phone=form.phone.data or None, department=department, attendant=attendant,
+        contact=lambda: Contact.find_or_create(form.email.data, form.name.data, form.phone.data,
+                                               form.extension.data),
+    )
+    spoken = " ".join(order.display_number[i:i + 4] for i in (0, 4))
+    message = (f"O.S. {order.display_number} registrada. Informe o número ao cidadão: {spoken}. "
+               "Ele recebeu o número e o link por e-mail.")
+    if not order.visible_to(attendant=attendant):
+        flash(f"{message} Ela foi para o departamento {order.department.name}.", "info")
+        return redirect(url_for("staff.home"), 303)
+    flash(message, "info")
     return redirect(url_for("staff.order", numero=order.display_number), 303)
 
 
 # --- The O.S. page ---------------------------------------------------------------------------
 
 def _order_or_404(numero: str) -> ServiceOrder:
-    number = ServiceOrder.parse_number(numero)
-    order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == number)) if number else None
-    if order is None or not order.visible_to(attendant=current_attendant()):
+    attendant = current_attendant()
+    order = load_order(numero, lambda o: o.visible_to(attendant=attendant))
+    if order is None:
         abort(404)  # the same for a missing O.S. and one of another department
     return order
 
@@ -407,7 +405,7 @@ def _order_page(order: ServiceOrder, reply_form=None, update_form=None, fields_e
         update_form = UpdateForm(formdata=None, status=order.status.value,
                                  department=str(order.department_id),
                                  assignee=str(order.assignee_id or ""), version=str(order.version))
-    update_form.department.choices = _department_choices(attendant)
+    update_form.department.choices = department_options()
     assignable = db.session.scalars(
         sa.select(Attendant).where(Attendant.active.is_(True)).order_by(Attendant.name)
         .options(selectinload(Attendant.departments))
@@ -498,7 +496,7 @@ def update(numero: str):
     order = _order_or_404(numero)
     attendant = current_attendant()
     form = UpdateForm()
-    form.department.choices = _department_choices(attendant)
+    form.department.choices = department_options()
     back = url_for("staff.order", numero=order.display_number)
     if not form.validate():
         return _order_page(order, update_form=form, status=422)
@@ -513,14 +511,17 @@ def update(numero: str):
         order.set_status(new_status)
         changes.append(("status", f"{old_status.label} → {new_status.label}"))
     if form.department.data and form.department.data != str(order.department_id):
-        department = db.session.get(Department, int(form.department.data)) if form.department.data.isdigit() else None
+        department_id = small_int(form.department.data)
+        department = db.session.get(Department, department_id) if department_id else None
         if department is None:
             abort(400)
         changes.append(("transferida", f"{order.department.name} → {department.name}"))
         order.department = department
         if order.assignee is not None and not order.assignee.serves(department.id):
             order.assignee = None
-    assignee_id = int(form.assignee.data) if (form.assignee.data or "").isdigit() else None
+    assignee_id = small_int(form.assignee.data)
+    if form.assignee.data and assignee_id is None:
+        abort(400)
     if assignee_id != order.assignee_id and not any(a == "transferida" for a, _ in changes):
         assignee = db.session.get(Attendant, assignee_id) if assignee_id else None
         if assignee_id and (assignee is None or not assignee.active or not assignee.serves(order.department_id)):
@@ -534,6 +535,8 @@ def update(numero: str):
         _audit(order, action, detail)
     if order.status != old_status:
         send_status_change(order, old_status)
+    if any(action == "transferida" for action, _ in changes) and order.entries:
+        alert_attendants(order, order.entries[-1], "transfer", exclude=attendant)
     try:
         db.session.commit()
     except sa.orm.exc.StaleDataError:
@@ -552,6 +555,10 @@ def edit_fields(numero: str):
     form = ButtonForm()
     if not form.validate():
         abort(400)
+    if request.form.get("version") != str(order.version):
+        flash("Outro atendente alterou esta O.S. enquanto você a via. Confira os dados atuais e "
+              "repita a alteração, se ainda for o caso.", "error")
+        return redirect(url_for("staff.order", numero=order.display_number), 303)
     values, errors = subject_field_values(order.subject)
     if errors:
         return _order_page(order, fields_errors=errors, status=422)
@@ -569,12 +576,13 @@ def edit_fields(numero: str):
         else:
             order.field_values.append(FieldValue(field_id=field_id, value=new))
         _audit(order, "campo alterado", f"{label}: {old or '(vazio)'} → {new or '(vazio)'}")
+        order.updated_at = utcnow()  # and the O.S.'s version moves on: no silent overwrite
     db.session.commit()
     flash("Campos salvos.", "info")
     return redirect(url_for("staff.order", numero=order.display_number), 303)
 
 
-@bp.get("/os/<numero>/anexos/<int:attachment_id>")
+@bp.get("/os/<numero>/anexos/<int(max=2147483647):attachment_id>")
 def download(numero: str, attachment_id: int):
     order = _order_or_404(numero)
     attachment = db.session.get(Attachment, attachment_id)
