@@ -258,3 +258,18 @@ def go(locator):
     page, so the next assertion reads the new page and not the old one."""
     with locator.page.expect_navigation():
         locator.click()
+
+
+def shot(page, name):
+    """A full-page screenshot in $SCREENSHOT_DIR, when set: to look at what the tests saw."""
+    directory = os.environ.get("SCREENSHOT_DIR")
+    if directory:
+        page.screenshot(path=os.path.join(directory, f"{name}.png"), full_page=True)
+
+
+def mailed_link(app, mailbox, address, marker):
+    """Deliver the outbox and return the newest link containing `marker` sent to `address`."""
+    deliver(app)
+    links = [l for m in mailbox.to(address) for l in mailbox.links(m) if marker in l]
+    assert links, f"no {marker} link mailed to {address}"
+    return links[-1]

@@ -1,26 +1,14 @@
 """End to end in Chromium: register → confirm from the received e-mail → the O.S. (n) list with
 an O.S. opened earlier by `flask os new` → filter → open → sign out → sign in by link."""
 
-import os
 
 import pytest
 
-from conftest import deliver, go
+from conftest import deliver, go, mailed_link, shot
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("SCREENSHOT_DIR")
 
 
-def shot(page, name):
-    if SHOTS:  # set SCREENSHOT_DIR to look at the pages these tests walk through
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def mailed_link(app, mailbox, address, marker):
-    deliver(app)
-    links = [l for m in mailbox.to(address) for l in mailbox.links(m) if marker in l]
-    assert links, f"no {marker} link mailed to {address}"
-    return links[-1]
 
 
 def test_register_confirm_list_filter_open_sign_out_and_in(app, runner, catalogue, live_server, page, mailbox):

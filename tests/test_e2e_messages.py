@@ -6,17 +6,12 @@ import os
 
 import pytest
 
-from conftest import deliver, go
+from conftest import deliver, go, shot
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("SCREENSHOT_DIR")
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15"
        b"\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
-
-def shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def browse_order(app, page, live_server, number):

@@ -2,26 +2,14 @@
 the citizen opens the e-mailed link; the attendant adds a note, replies and resolves; the
 citizen sees the reply and never the note."""
 
-import os
 
 import pytest
 
-from conftest import deliver, go
+from conftest import deliver, go, mailed_link, shot
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("SCREENSHOT_DIR")
 
 
-def shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def mailed(app, mailbox, address, marker):
-    deliver(app)
-    links = [l for m in mailbox.to(address) for l in mailbox.links(m) if marker in l]
-    assert links, f"no {marker} link for {address}"
-    return links[-1]
 
 
 def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbox):
@@ -32,7 +20,7 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         attendant.goto(live_server + "/atendimento")
         attendant.get_by_label("Endereço de e-mail").fill("atendimento@exemplo.gov.br")
         go(attendant.get_by_role("button", name="Enviar link de entrada"))
-        attendant.goto(mailed(app, mailbox, "atendimento@exemplo.gov.br", "/atendimento/entrar/"))
+        attendant.goto(mailed_link(app, mailbox, "atendimento@exemplo.gov.br", "/atendimento/entrar/"))
         go(attendant.get_by_role("button", name="Entrar no atendimento"))
         assert attendant.get_by_role("heading", level=1).inner_text() == "Fila de O.S."
 
@@ -53,7 +41,7 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
         shot(attendant, "staff-order-1366")
 
         phone = citizen.new_page()
-        phone.goto(mailed(app, mailbox, "maria@exemplo.com.br", "/acesso/"))
+        phone.goto(mailed_link(app, mailbox, "maria@exemplo.com.br", "/acesso/"))
         assert phone.get_by_role("heading", level=1).inner_text() == f"O.S. #{number}"
         assert "Cidadã ligou pedindo o lançamento do IPVA." in phone.inner_text("main")
 

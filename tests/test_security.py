@@ -106,10 +106,11 @@ def test_only_local_paths_are_safe_redirect_targets(target, safe):
     assert is_safe_next(target) is safe
 
 
-def test_untouched_fields_are_not_announced_as_invalid(client):
-    html = client.get("/").get_data(as_text=True)
-    assert "aria-invalid" not in html
-    assert '="None"' not in html
+def test_untouched_fields_are_not_announced_as_invalid(client, catalogue):
+    for path in ("/", "/os/nova", "/cadastro", "/entrar", "/atendimento/"):
+        html = client.get(path).get_data(as_text=True)
+        assert "aria-invalid" not in html, path
+        assert '="None"' not in html, path
 
 
 def test_error_pages_keep_their_status_and_headers(client):

@@ -283,7 +283,7 @@ def orders():
     return render_template(
         "account/orders.html", items=items, counts=counts, params=params, total=total,
         page=page, pages=pages, first=first, last=first + len(items) - 1 if items else 0,
-        list_url=_list_url, sorts=SORTS,
+        list_url=_list_url, sorts=SORTS, page_url=lambda p: _list_url(params, pagina=p),
     )
 
 

@@ -296,7 +296,8 @@ def queue():
     return render_template(
         "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
         pages=pages, first=first, last=first + len(items) - 1 if items else 0,
-        departments=departments, subjects=subjects, now=utcnow(), queue_url=_queue_url,
+        departments=departments, subjects=subjects, now=utcnow(),
+        page_url=lambda p: _queue_url(params, pagina=p),
     )
 
 
