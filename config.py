@@ -94,6 +94,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    TEMPLATES_AUTO_RELOAD = True  # an edited template shows on the next page
 
     @classmethod
     def environment(cls) -> dict:
