@@ -423,10 +423,11 @@ class ServiceOrder(db.Model):
         A Resolvida O.S. (or a Fechada one, where the office allows it) opens again.
         """
         now = utcnow()
+        # Added by id, not appended to `entries`: that would read the whole thread first.
         entry = ThreadEntry(kind=EntryKind.MESSAGE, author_name=self.contact.name,
                             contact_id=self.contact_id, body_html=body_html, created_at=now,
-                            submission_key=submission_key)
-        self.entries.append(entry)
+                            submission_key=submission_key, service_order_id=self.id)
+        db.session.add(entry)
         if self.status != Status.ABERTA:
             db.session.add(AuditEvent(order=self, actor=self.contact.name, action="reaberta",
                                       detail=f"{self.status.label} → Aberta, por resposta do cidadão",

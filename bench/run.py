@@ -173,7 +173,7 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
     import sqlalchemy as sa
 
     from app import create_app, db
-    from models import Attendant, Contact, Department, ServiceOrder
+    from models import Attendant, Contact, Department, ServiceOrder, Status
     from notifications import access_link
 
     app = create_app("production")
@@ -190,8 +190,10 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
         thread_order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == summary["thread_order"]))
         typical = db.session.scalar(sa.select(Contact).where(Contact.email == summary["typical_email"]))
         heavy = db.session.scalar(sa.select(Contact).where(Contact.email == summary["heavy_email"]))
-        reply_order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.contact_id == typical.id,
-                                                                     ServiceOrder.id != thread_order.id).limit(1)) or thread_order
+        # Replies go to an open O.S. (a closed one would refuse them), the same at every size.
+        reply_order = db.session.scalar(
+            sa.select(ServiceOrder).where(ServiceOrder.status == Status.ABERTA, ServiceOrder.id != thread_order.id)
+            .order_by(ServiceOrder.id).limit(1))
         admin = db.session.scalar(sa.select(Attendant).where(Attendant.is_admin.is_(True)).limit(1))
         department = db.session.scalar(sa.select(Department.id).order_by(Department.id).limit(1))
         link = access_link(thread_order).split(str(env["BASE_URL"]), 1)[1]

@@ -152,7 +152,7 @@ def test_the_queue_marks_unanswered_and_overdue_os(app, marcos, make_order):
 @pytest.mark.parametrize("query,finds", [
     ("{number}", True), ("eliane@exemplo.com.br", True), ("ELIANE@EXEMPLO", True), ("Barbosa", True),
     ("3211-0000", True), ("32110000", True), ("01234567897", True), ("nbb0a00", True), ("NBB-0A00", True),
-    ("lançamento do IPVA", True), ("inexistente", False),
+    ("lançamento do IPVA", True), ("LANÇAMENTO do ipva", True), ("inexistente", False),
 ])
 def test_the_queue_searches_every_way_a_caller_identifies_an_os(app, marcos, make_order, query, finds):
     number = make_order(subject="IPVA - 1º Emplacamento", message="Solicito lançamento do IPVA.",

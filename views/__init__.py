@@ -24,3 +24,16 @@ def register_blueprints(app) -> None:
         return {"office": OfficeSetting.values(), "upload_accept": ACCEPT}
 
     app.jinja_env.globals["field_help"] = HELP  # macros see globals, not the page's context
+    app.jinja_env.globals["page_numbers"] = page_numbers
+
+
+def page_numbers(page: int, pages: int) -> list[int | None]:
+    """The page links worth showing: the first two, the last two and two either side of
+    the current one; None where pages are skipped. A list of 2,000 pages costs what 10 do."""
+    shown = sorted({p for p in (1, 2, pages - 1, pages, *range(page - 2, page + 3)) if 1 <= p <= pages})
+    numbers: list[int | None] = []
+    for p in shown:
+        if numbers and p - numbers[-1] > 1:
+            numbers.append(None)
+        numbers.append(p)
+    return numbers

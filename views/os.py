@@ -123,7 +123,7 @@ def _visible_order_or_none(numero: str) -> ServiceOrder | None:
     return load_order(numero, can_view)
 
 
-def load_order(numero: str, allowed) -> ServiceOrder | None:
+def load_order(numero: str, allowed, with_thread: bool = True) -> ServiceOrder | None:
     """The O.S. with its thread, attachments and fields, if `allowed(order)`. Access is
     decided on the row and its contact, department and subject (one query) before the
     thread is loaded, so a forbidden O.S. costs what a missing one does."""
@@ -137,6 +137,8 @@ def load_order(numero: str, allowed) -> ServiceOrder | None:
     )
     if order is None or not allowed(order):
         return None
+    if not with_thread:
+        return order
     entries = db.session.scalars(
         sa.select(ThreadEntry).where(ThreadEntry.service_order_id == order.id)
         .order_by(ThreadEntry.created_at, ThreadEntry.id)
@@ -209,7 +211,8 @@ def posted_before(key: str | None) -> ThreadEntry | None:
 @bp.post("/os/<numero>/responder")
 @limiter.limit(_post_limit)
 def reply(numero: str):
-    order = _visible_order_or_none(numero)
+    # The O.S. without its thread: posting must not read a long thread it does not show.
+    order = load_order(numero, can_view, with_thread=False)
     if order is None:
         return _no_access(numero)
     form = ReplyForm()
@@ -224,7 +227,7 @@ def reply(numero: str):
     form_ok = form.validate()
     files = checked_files(form, form_ok)
     if not form_ok or form.anexos.errors:
-        return _render_order(order, form, 422)
+        return _render_order(load_order(numero, can_view), form, 422)
     paths = uploads.store(files)
     try:
         entry = order.add_citizen_message(form.html(), submission_key=form.chave.data)
