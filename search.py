@@ -49,6 +49,9 @@ POSTGRESQL = [
 ]
 STATEMENTS = {"sqlite": SQLITE, "postgresql": POSTGRESQL}
 MIN_LENGTH = 3  # trigrams: shorter text cannot use the index
+# Each kind of match brings at most this many of the newest rows: a common word costs what a
+# rare one does, and the queue says when a search was cut.
+LIMIT = 2000
 
 
 def is_search_object(name: str | None) -> bool:
@@ -83,10 +86,13 @@ def orders_with_text(text: str, dialect: str):
         query = _word_prefixes(text)
         if query is None:
             return sa.select(ThreadEntry.service_order_id).where(sa.false())
-        matching = sa.text("SELECT rowid FROM thread_entry_fts WHERE thread_entry_fts MATCH :query") \
-            .bindparams(query=query).columns(sa.column("rowid"))
+        matching = sa.text("SELECT rowid FROM thread_entry_fts WHERE thread_entry_fts MATCH :query "
+                           "ORDER BY rowid DESC LIMIT :limit") \
+            .bindparams(query=query, limit=LIMIT).columns(sa.column("rowid"))
         return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(matching.subquery().select()))
-    return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.body_text.ilike(_escaped(text), escape="\\"))
+    newest = (sa.select(ThreadEntry.id).where(ThreadEntry.body_text.ilike(_escaped(text), escape="\\"))
+              .order_by(ThreadEntry.id.desc()).limit(LIMIT))
+    return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(newest.subquery().select()))
 
 
 def contacts_with_text(text: str, dialect: str, digits: str = ""):
@@ -98,11 +104,12 @@ def contacts_with_text(text: str, dialect: str, digits: str = ""):
         query = "{name email}: " + _phrase(text)
         if len(digits) >= MIN_LENGTH:
             query += " OR phone_digits: " + _phrase(digits)
-        matching = sa.text("SELECT rowid FROM contact_fts WHERE contact_fts MATCH :query") \
-            .bindparams(query=query).columns(sa.column("rowid"))
+        matching = sa.text("SELECT rowid FROM contact_fts WHERE contact_fts MATCH :query "
+                           "ORDER BY rowid DESC LIMIT :limit") \
+            .bindparams(query=query, limit=LIMIT).columns(sa.column("rowid"))
         return sa.select(matching.subquery().c.rowid)
     conditions = [Contact.name.ilike(_escaped(text), escape="\\"),
                   Contact.email.ilike(_escaped(text), escape="\\")]
     if len(digits) >= MIN_LENGTH:
         conditions.append(Contact.phone_digits.like(_escaped(digits), escape="\\"))
-    return sa.select(Contact.id).where(sa.or_(*conditions))
+    return sa.select(Contact.id).where(sa.or_(*conditions)).order_by(Contact.id.desc()).limit(LIMIT)

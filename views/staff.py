@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -232,7 +232,9 @@ def _search(query: str):
             matches.append(search.orders_with_text(query, dialect))
     if not matches:
         return sa.false()
-    return ServiceOrder.id.in_(sa.union(*matches).subquery().select())
+    # Decided once per page (the rows and the counts both need it): a few thousand ids at most.
+    ids = db.session.scalars(sa.union(*matches)).all()
+    return ServiceOrder.id.in_(ids) if ids else sa.false()
 
 
 def _filtered(stmt, params: dict, attendant: Attendant, with_status: bool = True):
@@ -246,7 +248,9 @@ def _filtered(stmt, params: dict, attendant: Attendant, with_status: bool = True
     elif params["responsavel"] == "ninguem":
         stmt = stmt.where(ServiceOrder.assignee_id.is_(None))
     if params["q"]:
-        stmt = stmt.where(_search(params["q"]))
+        if "search" not in g:
+            g.search = _search(params["q"])
+        stmt = stmt.where(g.search)
     if with_status and params["status"] != "todas":
         stmt = stmt.where(ServiceOrder.status == Status(params["status"]))
     return stmt
@@ -279,13 +283,19 @@ def queue():
     total = sum(counts.values()) if params["status"] == "todas" else counts[Status(params["status"])]
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(params["pagina"], pages)
-    items = db.session.scalars(
-        _filtered(sa.select(ServiceOrder), params, attendant)
-        .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.subject),
-                 joinedload(ServiceOrder.department), joinedload(ServiceOrder.assignee))
+    # The page's ids first, from the indexes alone; then those rows with what they show.
+    # (Joining first would join every match of a search before sorting it.)
+    ids = db.session.scalars(
+        _filtered(sa.select(ServiceOrder.id), params, attendant)
         .order_by(ServiceOrder.updated_at.desc(), ServiceOrder.id.desc())
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
+    rows = {o.id: o for o in db.session.scalars(
+        sa.select(ServiceOrder).where(ServiceOrder.id.in_(ids))
+        .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.subject),
+                 joinedload(ServiceOrder.department), joinedload(ServiceOrder.assignee))
+    )}
+    items = [rows[i] for i in ids]
     ids = scope_ids(attendant)
     departments = db.session.scalars(
         sa.select(Department).order_by(Department.name)
@@ -296,7 +306,7 @@ def queue():
     return render_template(
         "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
         pages=pages, first=first, last=first + len(items) - 1 if items else 0,
-        departments=departments, subjects=subjects, now=utcnow(),
+        departments=departments, subjects=subjects, now=utcnow(), search_limit=search.LIMIT,
         page_url=lambda p: _queue_url(params, pagina=p),
     )
 
