@@ -90,9 +90,8 @@ def orders_with_text(text: str, dialect: str):
                            "ORDER BY rowid DESC LIMIT :limit") \
             .bindparams(query=query, limit=LIMIT).columns(sa.column("rowid"))
         return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(matching.subquery().select()))
-    newest = (sa.select(ThreadEntry.id).where(ThreadEntry.body_text.ilike(_escaped(text), escape="\\"))
-              .order_by(ThreadEntry.id.desc()).limit(LIMIT))
-    return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(newest.subquery().select()))
+    found = sa.select(ThreadEntry.id).where(ThreadEntry.body_text.ilike(_escaped(text), escape="\\"))
+    return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(_newest(found, "entries")))
 
 
 def contacts_with_text(text: str, dialect: str, digits: str = ""):
@@ -112,4 +111,11 @@ def contacts_with_text(text: str, dialect: str, digits: str = ""):
                   Contact.email.ilike(_escaped(text), escape="\\")]
     if len(digits) >= MIN_LENGTH:
         conditions.append(Contact.phone_digits.like(_escaped(digits), escape="\\"))
-    return sa.select(Contact.id).where(sa.or_(*conditions)).order_by(Contact.id.desc()).limit(LIMIT)
+    return _newest(sa.select(Contact.id).where(sa.or_(*conditions)), "contacts")
+
+
+def _newest(found, name: str):
+    """The LIMIT newest ids of `found`. Materialized first, so PostgreSQL answers the filter
+    from its trigram index instead of walking the primary key backwards."""
+    matches = found.cte(f"{name}_found").prefix_with("MATERIALIZED")
+    return sa.select(matches.c[0]).order_by(matches.c[0].desc()).limit(LIMIT)
