@@ -116,8 +116,12 @@ def stop(process: subprocess.Popen) -> None:
 LUA = """
 local method, path, cookie, body, unique = %s, %s, %s, %s, %s
 local counter = 0
-local tag = tostring(math.random(100000000))
-function setup(thread) thread:set("tag", tostring(math.random(100000000))) end
+local threads = 0
+-- Each wrk thread gets its own tag (a global in its Lua state), so form keys never repeat.
+function setup(thread)
+  threads = threads + 1
+  thread:set("tag", tostring(os.time()) .. "-" .. threads)
+end
 request = function()
   counter = counter + 1
   local headers = {}

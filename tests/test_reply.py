@@ -212,3 +212,27 @@ def test_citizen_emails_read_as_plain_text_without_entities(app, make_order, mai
     text = mailbox.text(reply)
     assert "Atenção ao prazo. Veja a guia (https://sefin.ro.gov.br/guia?a=1&b=2)." in text
     assert "&nbsp;" not in text and "&amp;" not in text
+
+
+def test_a_reply_while_an_attendant_changes_the_os_is_kept_not_an_error(app, client, make_order, monkeypatch):
+    number = make_order()
+    open_in(app, client, number)
+    original = ServiceOrder.add_citizen_message
+    raced = []
+
+    def add_after_an_attendant_saved(self, *args, **kwargs):
+        if not raced:  # the first time: someone else saves the O.S. just before us
+            raced.append(True)
+            with app.app_context():
+                db.session.execute(sa.update(ServiceOrder).where(ServiceOrder.id == self.id)
+                                   .values(version=ServiceOrder.version + 1))
+                db.session.commit()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ServiceOrder, "add_citizen_message", add_after_an_attendant_saved)
+    response = post_reply(client, number, "Chegou junto com a mudança")
+    assert response.status_code == 303
+    assert raced
+    with app.app_context():
+        bodies = [e.body_html for e in order(number).entries]
+        assert bodies.count("<p>Chegou junto com a mudança</p>") == 1 and len(bodies) == 2

@@ -18,6 +18,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from wtforms import HiddenField, MultipleFileField, SelectField, SubmitField, TextAreaField
@@ -229,17 +230,29 @@ def reply(numero: str):
     if not form_ok or form.anexos.errors:
         return _render_order(load_order(numero, can_view), form, 422)
     paths = uploads.store(files)
-    try:
-        entry = order.add_citizen_message(form.html(), submission_key=form.chave.data)
-        db.session.flush()
-        attach_files(entry, order, files)
-        db.session.flush()
-        alert_attendants(order, entry, "reply")
-        db.session.commit()
-    except IntegrityError:  # the same form, posted twice at the same moment
-        db.session.rollback()
-        uploads.discard(paths)
-        return redirect(back, 303)
+    for attempt in range(3):
+        try:
+            entry = order.add_citizen_message(form.html(), submission_key=form.chave.data)
+            db.session.flush()
+            attach_files(entry, order, files)
+            db.session.flush()
+            alert_attendants(order, entry, "reply")
+            db.session.commit()
+            break
+        except IntegrityError:  # the same form, posted twice at the same moment
+            db.session.rollback()
+            uploads.discard(paths)
+            return redirect(back, 303)
+        except StaleDataError:
+            # An attendant (or another tab) changed the O.S. at this very moment: read it
+            # again and add the reply to what it is now.
+            db.session.rollback()
+            order = load_order(numero, can_view, with_thread=False)
+            if attempt == 2 or order is None or not order.accepts_citizen_replies(
+                    current_app.config["ALLOW_REOPEN_CLOSED"]):
+                uploads.discard(paths)
+                flash("A O.S. mudou enquanto você enviava. Confira e envie de novo.", "error")
+                return redirect(back, 303)
     flash("Sua resposta foi registrada.", "info")
     return redirect(f"{back}#mensagem-{entry.id}", 303)
 

@@ -17,6 +17,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    url_for)
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import HiddenField, SelectField, SubmitField
 
@@ -498,6 +499,12 @@ def post_message(numero: str):
         db.session.rollback()
         uploads.discard(paths)
         return redirect(back, 303)
+    except StaleDataError:  # someone changed the O.S. at this very moment
+        db.session.rollback()
+        uploads.discard(paths)
+        form.body.errors = ["A O.S. mudou enquanto você escrevia. Confira e envie de novo; seu texto "
+                            "foi mantido."]
+        return _order_page(_order_or_404(numero), reply_form=form, status=409)
     flash("Nota interna salva." if is_note else "Resposta enviada ao cidadão.", "info")
     return redirect(f"{back}#mensagem-{entry.id}", 303)
 
@@ -550,7 +557,7 @@ def update(numero: str):
         alert_attendants(order, order.entries[-1], "transfer", exclude=attendant)
     try:
         db.session.commit()
-    except sa.orm.exc.StaleDataError:
+    except StaleDataError:
         db.session.rollback()
         flash("Outro atendente alterou esta O.S. ao mesmo tempo. Confira e repita a alteração.", "error")
         return redirect(back, 303)
@@ -588,7 +595,12 @@ def edit_fields(numero: str):
             order.field_values.append(FieldValue(field_id=field_id, value=new))
         _audit(order, "campo alterado", f"{label}: {old or '(vazio)'} → {new or '(vazio)'}")
         order.updated_at = utcnow()  # and the O.S.'s version moves on: no silent overwrite
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash("Outro atendente alterou esta O.S. ao mesmo tempo. Confira e repita a alteração.", "error")
+        return redirect(url_for("staff.order", numero=order.display_number), 303)
     flash("Campos salvos.", "info")
     return redirect(url_for("staff.order", numero=order.display_number), 303)
 
