@@ -17,7 +17,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from flask import current_app, g
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -461,9 +461,9 @@ class ServiceOrder(db.Model):
         if contact_id is not None and contact_id == self.contact_id:
             return True
         return any(
-            g.order_id == self.id and g.contact_id == self.contact_id
-            and g.link_version == self.contact.link_version
-            for g in grants
+            grant.order_id == self.id and grant.contact_id == self.contact_id
+            and grant.link_version == self.contact.link_version
+            for grant in grants
         )
 
     def public_entries(self) -> list[ThreadEntry]:

@@ -4,7 +4,7 @@ an O.S. opened earlier by `flask os new` → filter → open → sign out → si
 
 import pytest
 
-from conftest import deliver, go, mailed_link, shot
+from conftest import go, mailed_link, shot
 
 pytestmark = pytest.mark.browser
 

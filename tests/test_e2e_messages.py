@@ -2,7 +2,6 @@
 reply and downloading it back, XSS through the form, and opening a new O.S. with and without
 JavaScript."""
 
-import os
 
 import pytest
 

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from app import db
 from formatting import file_size
 from models import Attachment, EntryKind, ServiceOrder, ThreadEntry
-from security import add_grant
 
 
 def grant(app, client, number):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app import db
 from conftest import open_in, staff_session
-from models import OrderCount, ServiceOrder, Status, ThreadEntry, EntryKind
+from models import EntryKind, OrderCount, ServiceOrder, ThreadEntry
 
 
 @contextlib.contextmanager

@@ -197,7 +197,6 @@ def test_a_request_too_large_to_read_gets_a_portuguese_page_even_with_access(app
 
 def test_citizen_emails_read_as_plain_text_without_entities(app, make_order, mailbox):
     from conftest import staff_session
-    from test_staff import post_message
 
     number = make_order()
     marcos = staff_session(app, app.test_client(), "atendimento@exemplo.gov.br")
