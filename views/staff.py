@@ -296,7 +296,7 @@ def queue():
         .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.subject),
                  joinedload(ServiceOrder.department), joinedload(ServiceOrder.assignee))
     )}
-    items = [rows[i] for i in ids]
+    items = [rows[i] for i in ids if i in rows]
     ids = scope_ids(attendant)
     departments = db.session.scalars(
         sa.select(Department).order_by(Department.name)
