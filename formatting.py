@@ -27,10 +27,6 @@ def date_time(value: datetime | None) -> str:
     return local(value).strftime("%d/%m/%Y %H:%M") if value is not None else ""
 
 
-def date_only(value: datetime | None) -> str:
-    return local(value).strftime("%d/%m/%Y") if value is not None else ""
-
-
 def decimal(number: float) -> str:
     """1234.5 as "1.234,5"."""
     return f"{number:,.1f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
@@ -45,5 +41,4 @@ def file_size(size: int | None) -> str:
 
 def init_app(app) -> None:
     app.add_template_filter(date_time, "datetime")
-    app.add_template_filter(date_only, "date")
     app.add_template_filter(file_size, "filesize")

@@ -95,6 +95,11 @@ def current_attendant() -> Attendant | None:
     return g.attendant
 
 
+def limit_from(setting: str):
+    """A Flask-Limiter limit read from the settings on each request (tests change them)."""
+    return lambda: current_app.config[setting]
+
+
 def within_limit(setting: str, scope: str, key: str) -> bool:
     """Counts one attempt for `key` (a typed e-mail, say) against the limits in `setting`.
     Callers that must stay neutral simply skip the work when this says no."""

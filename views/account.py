@@ -25,7 +25,7 @@ from app import db, limiter
 from models import Contact, ServiceOrder, Status, Subject, normalize_email
 from outbox import queue_mail
 from notifications import request_mail, resolve_now_in_development
-from security import is_safe_next
+from security import is_safe_next, limit_from
 from tokens import TokenError, TokenExpired, external_url, make_token, read_token
 from views.fields import email_field, extension_field, name_field, phone_field
 
@@ -62,10 +62,6 @@ class ConfirmForm(FlaskForm):
     """Only the CSRF token: the button that turns an e-mailed link into an action."""
 
 
-def _limit(setting: str):
-    return lambda: current_app.config[setting]
-
-
 def _hours(setting: str) -> int:
     return current_app.config[setting] // 3600
 
@@ -79,7 +75,7 @@ def _sign_in(contact: Contact) -> None:
 # --- Registro de conta ------------------------------------------------------------------
 
 @bp.route("/cadastro", methods=["GET", "POST"])
-@limiter.limit(_limit("RATELIMIT_ACCOUNT"), methods=["POST"])
+@limiter.limit(limit_from("RATELIMIT_ACCOUNT"), methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.orders"))
@@ -147,7 +143,7 @@ def confirmed():
 # --- Entrar / Sair --------------------------------------------------------------------------
 
 @bp.route("/entrar", methods=["GET", "POST"])
-@limiter.limit(_limit("RATELIMIT_ACCOUNT"), methods=["POST"])
+@limiter.limit(limit_from("RATELIMIT_ACCOUNT"), methods=["POST"])
 def sign_in():
     next_path = request.args.get("next")
     if not is_safe_next(next_path):

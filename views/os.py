@@ -32,7 +32,7 @@ from models import (Attachment, Contact, Department, EntryKind, FieldValue, Serv
                     format_number, normalize_email)
 from notifications import alert_attendants, send_new_order
 from sanitize import body_from_form, is_blank
-from security import add_grant, can_view, within_limit
+from security import add_grant, can_view, limit_from, within_limit
 from tokens import TokenError, TokenExpired, read_token
 from views.fields import email_field, name_field, options, phone_field
 from views.public import StatusCheckForm
@@ -156,10 +156,6 @@ def _no_access(numero: str):
     return render_template("os/no_access.html", form=_status_form(ServiceOrder.parse_number(numero))), 403
 
 
-def _post_limit() -> str:
-    return current_app.config["RATELIMIT_POST"]
-
-
 def _render_order(order: ServiceOrder, form: ReplyForm, status: int = 200):
     return render_template(
         "os/view.html", order=order, entries=order.public_entries(), form=form,
@@ -210,7 +206,7 @@ def posted_before(key: str | None) -> ThreadEntry | None:
 
 
 @bp.post("/os/<numero>/responder")
-@limiter.limit(_post_limit)
+@limiter.limit(limit_from("RATELIMIT_POST"))
 def reply(numero: str):
     # The O.S. without its thread: posting must not read a long thread it does not show.
     order = load_order(numero, can_view, with_thread=False)
@@ -284,7 +280,7 @@ def subject_field_values(subject: Subject) -> tuple[dict[int, str], dict[int, st
 
 
 @bp.route("/os/nova", methods=["GET", "POST"])
-@limiter.limit(_post_limit, methods=["POST"])
+@limiter.limit(limit_from("RATELIMIT_POST"), methods=["POST"])
 def new_order():
     subjects = _public_subjects()
     form = NewOrderForm()

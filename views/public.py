@@ -7,7 +7,7 @@ queues an access link, and it goes to the address stored on the O.S., never to t
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, ValidationError
@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, ValidationError
 from app import db, limiter
 from models import ServiceOrder, normalize_email
 from notifications import request_mail, resolve_now_in_development
+from security import limit_from
 from views.fields import email_field, strip
 
 bp = Blueprint("public", __name__)
@@ -40,12 +41,8 @@ def home():
     return render_template("public/home.html", form=StatusCheckForm())
 
 
-def _status_check_limit() -> str:
-    return current_app.config["RATELIMIT_STATUS_CHECK"]
-
-
 @bp.post("/verificar")
-@limiter.limit(_status_check_limit)
+@limiter.limit(limit_from("RATELIMIT_STATUS_CHECK"))
 def status_check():
     form = StatusCheckForm()
     if not form.validate():

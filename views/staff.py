@@ -30,12 +30,13 @@ from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Depart
                     ThreadEntry, normalize_email, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
                            send_reply_to_citizen, send_status_change)
-from security import current_attendant, is_safe_next, sign_in_attendant, sign_out_attendant
+from security import (current_attendant, is_safe_next, limit_from, sign_in_attendant,
+                      sign_out_attendant)
 from tokens import TokenError, TokenExpired, read_token
 from views.fields import (department_options, email_field, extension_field, name_field, options,
                           phone_field, small_int)
-from views.os import (MessageForm, attach_files, load_order, message_field, checked_files, posted_before, save_new_order,
-                      send_attachment, subject_field_values)
+from views.os import (MessageForm, attach_files, checked_files, load_order, message_field,
+                      posted_before, save_new_order, send_attachment, subject_field_values)
 
 bp = Blueprint("staff", __name__, url_prefix="/atendimento")
 PER_PAGE = 50
@@ -118,12 +119,8 @@ def home():
                            next=request.args.get("next") if is_safe_next(request.args.get("next")) else None)
 
 
-def _sign_in_limit() -> str:
-    return current_app.config["RATELIMIT_ACCOUNT"]
-
-
 @bp.post("/entrar")
-@limiter.limit(_sign_in_limit)
+@limiter.limit(limit_from("RATELIMIT_ACCOUNT"))
 def sign_in():
     form = SignInForm()
     next_path = request.args.get("next")
@@ -200,12 +197,6 @@ def _queue_params() -> dict:
         return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
     return {"status": status, "departamento": number("departamento"), "responsavel": assignee,
             "assunto": number("assunto"), "q": args.get("q", "").strip()[:100], "pagina": max(page, 1)}
-
-
-def _field_match(kinds, value: str):
-    fields = sa.select(SubjectField.id).where(SubjectField.kind.in_(kinds))
-    return sa.exists().where(FieldValue.service_order_id == ServiceOrder.id,
-                             FieldValue.field_id.in_(fields), FieldValue.value == value)
 
 
 def _search(query: str):
