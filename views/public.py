@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, ValidationError
 
@@ -16,7 +15,7 @@ from app import db, limiter
 from models import ServiceOrder, normalize_email
 from notifications import request_mail, resolve_now_in_development
 from security import limit_from
-from views.fields import email_field, strip
+from views.fields import Form, email_field, strip
 
 bp = Blueprint("public", __name__)
 
@@ -26,7 +25,7 @@ def valid_number(form, field):
         raise ValidationError("Informe o número da O.S. com até 8 dígitos, por exemplo 00002172.")
 
 
-class StatusCheckForm(FlaskForm):
+class StatusCheckForm(Form):
     email = email_field()
     number = StringField(
         "Número da O.S.",

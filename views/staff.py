@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import joinedload, selectinload
@@ -33,7 +32,7 @@ from notifications import (alert_attendants, request_mail, resolve_now_in_develo
 from security import (current_attendant, is_safe_next, limit_from, sign_in_attendant,
                       sign_out_attendant)
 from tokens import TokenError, TokenExpired, read_token
-from views.fields import (department_options, email_field, extension_field, name_field, options,
+from views.fields import (Form, department_options, path_before, email_field, extension_field, name_field, options,
                           phone_field, small_int)
 from views.os import (MessageForm, attach_files, checked_files, load_order, message_field,
                       posted_before, save_new_order, send_attachment, subject_field_values)
@@ -43,12 +42,12 @@ PER_PAGE = 50
 OPEN_ENDPOINTS = {"staff.home", "staff.sign_in", "staff.sign_in_sent", "staff.sign_in_link"}
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = email_field("Endereço de e-mail")
     submit = SubmitField("Enviar link de entrada")
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(Form):
     """Only the CSRF token: for buttons that act."""
 
 
@@ -76,7 +75,7 @@ class StaffReplyForm(MessageForm):
     note = SubmitField("Salvar como nota interna")
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(Form):
     status = SelectField("Status", choices=options((s.value, s.label) for s in Status))
     department = SelectField("Departamento", coerce=str, validate_choice=False)
     assignee = SelectField("Responsável", coerce=str, validate_choice=False)
@@ -226,7 +225,7 @@ def _search(query: str):
         return sa.false()
     # Decided once per page (the rows and the counts both need it): a few thousand ids at most.
     ids = db.session.scalars(sa.union(*matches)).all()
-    return ServiceOrder.id.in_(ids) if ids else sa.false()
+    return search.among(ServiceOrder.id, ids, dialect) if ids else sa.false()
 
 
 def _filtered(stmt, params: dict, attendant: Attendant, with_status: bool = True):
@@ -282,24 +281,34 @@ def queue():
         .order_by(ServiceOrder.updated_at.desc(), ServiceOrder.id.desc())
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
-    rows = {o.id: o for o in db.session.scalars(
-        sa.select(ServiceOrder).where(ServiceOrder.id.in_(ids))
-        .options(joinedload(ServiceOrder.contact), joinedload(ServiceOrder.subject),
-                 joinedload(ServiceOrder.department), joinedload(ServiceOrder.assignee))
+    # Plain rows with exactly what the table shows: 50 ORM objects and their four
+    # relations cost more than the rest of the page.
+    assignee = sa.orm.aliased(Attendant)
+    rows = {row.id: row for row in db.session.execute(
+        sa.select(ServiceOrder.id, ServiceOrder.number, ServiceOrder.status,
+                  ServiceOrder.awaiting_reply_since, ServiceOrder.updated_at,
+                  Contact.name.label("contact_name"), Contact.email.label("contact_email"),
+                  Subject.name.label("subject_name"), Department.name.label("department_name"),
+                  Department.response_hours, assignee.name.label("assignee_name"))
+        .join(Contact, ServiceOrder.contact_id == Contact.id)
+        .join(Subject, ServiceOrder.subject_id == Subject.id)
+        .join(Department, ServiceOrder.department_id == Department.id)
+        .outerjoin(assignee, ServiceOrder.assignee_id == assignee.id)
+        .where(ServiceOrder.id.in_(ids))
     )}
-    items = [rows[i] for i in ids if i in rows]
+    now = utcnow()
+    items = [(rows[i], is_overdue(rows[i].status, rows[i].awaiting_reply_since, rows[i].response_hours, now))
+             for i in ids if i in rows]
     ids = scope_ids(attendant)
-    departments = db.session.scalars(
-        sa.select(Department).order_by(Department.name)
-        if ids is None else sa.select(Department).where(Department.id.in_(ids)).order_by(Department.name)
-    ).all()
-    subjects = db.session.scalars(sa.select(Subject).order_by(Subject.name)).all()
+    names = sa.select(Department.id, Department.name).order_by(Department.name)
+    departments = db.session.execute(names if ids is None else names.where(Department.id.in_(ids))).all()
+    subjects = db.session.execute(sa.select(Subject.id, Subject.name).order_by(Subject.name)).all()
     first = (page - 1) * PER_PAGE + 1 if items else 0
     return render_template(
         "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
         pages=pages, first=first, last=first + len(items) - 1 if items else 0,
-        departments=departments, subjects=subjects, now=utcnow(), search_limit=search.LIMIT,
-        page_url=lambda p: _queue_url(params, pagina=p),
+        departments=departments, subjects=subjects, search_limit=search.LIMIT,
+        page_url=lambda p: _queue_url(params, pagina=p), order_path=path_before("staff.order", "numero"),
     )
 
 
@@ -311,15 +320,10 @@ def _queue_url(params: dict, **changes) -> str:
     return url_for("staff.home") + ("?" + urlencode(query) if query else "")
 
 
-def is_overdue(order: ServiceOrder, now) -> bool:
-    waiting = order.awaiting_reply_since
-    return (waiting is not None and order.status == Status.ABERTA
-            and now - waiting > timedelta(hours=order.department.response_hours))
-
-
-@bp.app_template_filter("overdue")
-def overdue_filter(order: ServiceOrder, now) -> bool:
-    return is_overdue(order, now)
+def is_overdue(status: Status, awaiting_since, response_hours: int, now) -> bool:
+    """Open and waiting for the office's answer longer than its department promises."""
+    return (awaiting_since is not None and status == Status.ABERTA
+            and now - awaiting_since > timedelta(hours=response_hours))
 
 
 # --- Register an O.S. for a caller -----------------------------------------------------------
@@ -428,7 +432,8 @@ def _order_page(order: ServiceOrder, reply_form=None, update_form=None, fields_e
     return render_template(
         "staff/order.html", order=order, reply_form=reply_form, update_form=update_form,
         others=others, audit=audit, field_values=field_values, fields_errors=fields_errors or {},
-        overdue=is_overdue(order, utcnow()), button_form=ButtonForm(),
+        overdue=is_overdue(order.status, order.awaiting_reply_since,
+                           order.department.response_hours, utcnow()), button_form=ButtonForm(),
     ), status
 
 
