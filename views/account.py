@@ -17,16 +17,15 @@ import sqlalchemy as sa
 from flask import (Blueprint, current_app, flash, g, has_request_context, redirect,
                    render_template, request, session, url_for)
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy.orm import joinedload
 from wtforms import SubmitField
 
 from app import db, limiter
-from models import Contact, ServiceOrder, Status, Subject, normalize_email
+from models import Contact, Department, ServiceOrder, Status, Subject, normalize_email
 from outbox import queue_mail
 from notifications import request_mail, resolve_now_in_development
-from security import is_safe_next, limit_from
+from security import is_safe_next, limit_from, signed_in_record
 from tokens import TokenError, TokenExpired, external_url, make_token, read_token
-from views.fields import Form, email_field, extension_field, name_field, phone_field
+from views.fields import Form, email_field, extension_field, name_field, path_before, phone_field
 
 bp = Blueprint("account", __name__)
 
@@ -196,7 +195,7 @@ def sign_out():
 @bp.post("/sair/todos")
 @login_required
 def sign_out_everywhere():
-    contact = current_user
+    contact = signed_in_record()
     contact.link_version += 1  # every session and every e-mailed link of this contact dies
     contact.pending_email = None  # its confirmation link died too
     db.session.commit()
@@ -211,7 +210,7 @@ def sign_out_everywhere():
 def order_counts() -> dict[Status, int]:
     """The signed-in citizen's O.S. per status, once per request (header and list share it)."""
     if "order_counts" not in g:
-        g.order_counts = current_user.order_counts()
+        g.order_counts = Contact.counts_of(current_user.id)
     return g.order_counts
 
 
@@ -253,10 +252,14 @@ def _search_condition(query: str):
 def orders():
     params = _list_params()
     counts = order_counts()
+    # Plain rows with what the table shows (ORM objects and their relations cost more than
+    # the rest of the page).
     stmt = (
-        sa.select(ServiceOrder)
+        sa.select(ServiceOrder.number, ServiceOrder.created_at, ServiceOrder.status,
+                  Subject.name.label("subject_name"), Department.name.label("department_name"))
+        .join(Subject, ServiceOrder.subject_id == Subject.id)
+        .join(Department, ServiceOrder.department_id == Department.id)
         .where(ServiceOrder.contact_id == current_user.id)
-        .options(joinedload(ServiceOrder.subject), joinedload(ServiceOrder.department))
     )
     if params["status"]:
         stmt = stmt.where(ServiceOrder.status == Status(params["status"]))
@@ -273,12 +276,13 @@ def orders():
         total = counts[Status(params["status"])] if params["status"] else sum(counts.values())
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(params["pagina"], pages)
-    items = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    items = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     first = (page - 1) * PER_PAGE + 1 if items else 0
     return render_template(
         "account/orders.html", items=items, counts=counts, params=params, total=total,
         page=page, pages=pages, first=first, last=first + len(items) - 1 if items else 0,
         list_url=_list_url, sorts=SORTS, page_url=lambda p: _list_url(params, pagina=p),
+        order_path=path_before("os.view", "numero"),
     )
 
 
@@ -298,7 +302,7 @@ def _email_digest(email: str) -> str:
 @bp.route("/perfil", methods=["GET", "POST"])
 @login_required
 def profile():
-    contact = current_user
+    contact = signed_in_record()
     form = ProfileForm(obj=contact)
     if request.method == "POST":
         if not form.validate():
@@ -379,9 +383,7 @@ def register_context(app) -> None:
         if not has_request_context():
             return {}
         if current_user.is_authenticated:
-            return {"my_order_count": sum(order_counts().values()),
-                    "sign_out_form": ConfirmForm(formdata=None)}
-        if session.get("grants"):  # a guest who opened an O.S. can end that access too
-            return {"sign_out_form": ConfirmForm(formdata=None)}
-        return {}
+            return {"my_order_count": sum(order_counts().values())}
+        # A guest who opened an O.S. can end that access too.
+        return {"guest_can_sign_out": bool(session.get("grants"))}
 

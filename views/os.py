@@ -32,7 +32,7 @@ from models import (Attachment, Contact, Department, EntryKind, FieldValue, Serv
                     format_number, normalize_email)
 from notifications import alert_attendants, send_new_order
 from sanitize import body_from_form, is_blank
-from security import add_grant, can_view, limit_from, within_limit
+from security import add_grant, can_view, limit_from, signed_in_record, within_limit
 from tokens import TokenError, TokenExpired, read_token
 from views.fields import Form, email_field, name_field, options, phone_field
 from views.public import StatusCheckForm
@@ -314,7 +314,7 @@ def new_order():
                                "um pouco ou ligue para a Central de Atendimento."]
         return page(429, field_errors)
     if signed_in:
-        contact, phone = (lambda: current_user), None
+        contact, phone = signed_in_record, None
     else:
         contact = lambda: Contact.find_or_create(email, form.name.data, form.phone.data)  # noqa: E731
         phone = form.phone.data or None

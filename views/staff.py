@@ -87,8 +87,7 @@ class UpdateForm(Form):
 
 @bp.app_context_processor
 def console_context():
-    return {"current_attendant": current_attendant,
-            "staff_button_form": lambda: ButtonForm(formdata=None)}
+    return {"current_attendant": current_attendant}
 
 
 @bp.before_request
