@@ -41,10 +41,11 @@ class Grant(NamedTuple):
     link_version: int
 
 
-def add_grant(order) -> None:
-    """Let this browser see `order` (and only it), as an access link allows."""
-    grants = [g for g in session.get("grants", []) if g[0] != order.id]
-    grants.append([order.id, order.contact_id, order.contact.link_version])
+def add_grant(order_id: int, contact_id: int, link_version: int) -> None:
+    """Let this browser see that O.S. (and only it), as an access link allows: while its
+    contact stays the same and raises no `link_version`."""
+    grants = [g for g in session.get("grants", []) if g[0] != order_id]
+    grants.append([order_id, contact_id, link_version])
     session["grants"] = grants[-MAX_GRANTS:]
     # Not `permanent`: the grant ends when the browser closes (a shared office PC), and
     # SESSION_HOURS after it was given at the latest.
@@ -172,6 +173,9 @@ def set_security_headers(response):
     if request.endpoint != "static":
         # Pages carry personal data: no shared or back-forward caches keep them.
         wanted = [*wanted, ("Cache-Control", "no-store")]
+    elif "v" in request.args and response.status_code == 200:
+        # A versioned address (views.static_url) names one content: keep it for a year.
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     if request.is_secure:
         wanted = [*wanted, HSTS]
     response.headers.extend([(name, value) for name, value in wanted if name.lower() not in present])

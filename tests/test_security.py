@@ -18,6 +18,25 @@ def test_pages_carry_a_strict_content_security_policy_and_other_headers(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_static_files_are_versioned_by_content_and_kept_for_a_year(app, client):
+    import hashlib
+    import pathlib
+    import re
+
+    page = client.get("/").get_data(as_text=True)
+    for name in ("app.css", "editor.js", "favicon.svg"):
+        version = hashlib.sha256(pathlib.Path(app.static_folder, name).read_bytes()).hexdigest()[:12]
+        url = re.search(rf'"(/static/{re.escape(name)}\?v=[0-9a-f]+)"', page).group(1)
+        assert url.endswith(f"v={version}")  # a changed file gets a new address
+        with client.get(url) as response:
+            assert response.status_code == 200
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Without a version the file may change under the same address: a week, as before.
+    with client.get("/static/app.css") as response:
+        assert "immutable" not in response.headers["Cache-Control"]
+
+
 def test_templates_have_no_inline_scripts_or_styles(app):
     import pathlib
     import re

@@ -1,5 +1,8 @@
 """Blueprints, one per area of the site, and the function that registers them."""
 
+import hashlib
+from pathlib import Path  # not `import os`: the views.os module takes that name here
+
 
 def register_blueprints(app) -> None:
     from models import OfficeSetting
@@ -25,6 +28,22 @@ def register_blueprints(app) -> None:
 
     app.jinja_env.globals["field_help"] = HELP  # macros see globals, not the page's context
     app.jinja_env.globals["page_numbers"] = page_numbers
+    app.jinja_env.globals["static_url"] = static_url
+
+
+def static_url(filename: str) -> str:
+    """The address of a file in static/, versioned by its content ("app.css?v=3f2a…"), so
+    browsers may keep it for a year (security.set_security_headers) and still get a new
+    version the moment it changes. Worked out once per process, or on every page in
+    development, where files are being edited."""
+    from flask import current_app, url_for
+
+    urls = current_app.extensions.setdefault("static_urls", {})
+    url = urls.get(filename)
+    if url is None or current_app.config["TEMPLATES_AUTO_RELOAD"]:
+        version = hashlib.sha256(Path(current_app.static_folder, filename).read_bytes()).hexdigest()[:12]
+        url = urls[filename] = url_for("static", filename=filename, v=version)
+    return url
 
 
 def page_numbers(page: int, pages: int) -> list[int | None]:

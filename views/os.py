@@ -105,19 +105,27 @@ def access(token: str):
     order = _order_from_payload(payload)
     if order is None:
         return _link_problem("invalid")
-    if order.contact_id != payload.get("c") or order.contact.link_version != payload.get("v"):
+    if order.contact_id != payload.get("c") or order.link_version != payload.get("v"):
         return _link_problem("revoked", order.number, 410)
-    add_grant(order)
-    response = redirect(url_for("os.view", numero=order.display_number), 303)
+    add_grant(order.id, order.contact_id, order.link_version)
+    response = redirect(url_for("os.view", numero=format_number(order.number)), 303)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def _order_from_payload(payload) -> ServiceOrder | None:
+def _order_from_payload(payload):
+    """The linked O.S. as one row (id, number, contact_id and the contact's link_version)."""
     order_id = payload.get("o") if isinstance(payload, dict) else None
     if not isinstance(order_id, int):
         return None
-    return db.session.get(ServiceOrder, order_id)
+    return db.session.execute(_link_target(), {"order_id": order_id}).first()
+
+
+@cache
+def _link_target() -> sa.Select:
+    return (sa.select(ServiceOrder.id, ServiceOrder.number, ServiceOrder.contact_id, Contact.link_version)
+            .join(Contact, ServiceOrder.contact_id == Contact.id)
+            .where(ServiceOrder.id == sa.bindparam("order_id")))
 
 
 def load_order(numero: str, allowed, with_thread: bool = True) -> ServiceOrder | None:
