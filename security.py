@@ -10,9 +10,11 @@ timeout): `current_attendant()` is who they are, and the console passes it to th
 from __future__ import annotations
 
 import time
+from functools import cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import UserMixin, current_user
@@ -87,7 +89,7 @@ def current_attendant() -> Attendant | None:
         attendant_id, version, seen = data
         now = int(time.time())
         if now - seen <= current_app.config["STAFF_IDLE_MINUTES"] * 60:
-            attendant = db.session.get(Attendant, attendant_id)
+            attendant = db.session.scalars(_attendant_by_id(), {"id": attendant_id}).first()
             if attendant is not None and attendant.active and attendant.link_version == version:
                 g.attendant = attendant
                 if now - seen >= 30:  # the idle clock restarts, without a new cookie every request
@@ -95,6 +97,12 @@ def current_attendant() -> Attendant | None:
     if g.attendant is None and "staff" in session:
         session.pop("staff")
     return g.attendant
+
+
+@cache
+def _attendant_by_id():
+    # Built once: faster than session.get(), which builds its query on every call.
+    return sa.select(Attendant).where(Attendant.id == sa.bindparam("id"))
 
 
 def limit_from(setting: str):

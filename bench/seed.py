@@ -91,8 +91,10 @@ def main() -> None:
         engine = db.engine
         tables = db.metadata.tables
 
-        heavy = 5
-        per_heavy = min(3000, max(5, args.count // 300))
+        # Heavy users fill whole list pages at every size (so bench/run compares the same page
+        # at 1,000 and 1,000,000 O.S.): 2 with 100 O.S. each at 1,000, 5 with 3,000 at a million.
+        heavy = 5 if args.count >= 100_000 else 2
+        per_heavy = min(3000, max(100, args.count // 300))
         contacts, owner_of = [], []
         for i in range(heavy):
             contacts.append({"id": i + 1, "email": f"pesado{i + 1}@exemplo.com.br",
@@ -184,6 +186,7 @@ def main() -> None:
             "count": args.count, "entries": entry_id, "contacts": len(contacts), "seconds": round(time.monotonic() - started),
             "typical_email": contacts[heavy]["email"], "heavy_email": contacts[0]["email"],
             "heavy_orders": per_heavy, "thread_order": 1, "search_word": "chassi",
+            "common_word": "protocolo",
         }
         print(json.dumps(summary))
 

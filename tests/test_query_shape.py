@@ -118,7 +118,7 @@ def test_text_search_reads_an_index_not_every_message(app, catalogue, make_order
     make_order(message="Pedido sobre o chassi do veículo")
     with app.app_context():
         dialect = db.engine.dialect.name
-        entries = search.orders_with_text("chassi", dialect)
+        entries = search.orders_with_text("chassi", db.session.connection())
         contacts = search.contacts_with_text("Barbosa", dialect, "32110000")
         assert [r for r in db.session.execute(entries).scalars()] == [1]
         assert len(db.session.execute(contacts).scalars().all()) == 1

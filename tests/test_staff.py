@@ -152,7 +152,7 @@ def test_the_queue_marks_unanswered_and_overdue_os(app, marcos, make_order):
 @pytest.mark.parametrize("query,finds", [
     ("{number}", True), ("eliane@exemplo.com.br", True), ("ELIANE@EXEMPLO", True), ("Barbosa", True),
     ("3211-0000", True), ("32110000", True), ("01234567897", True), ("nbb0a00", True), ("NBB-0A00", True),
-    ("lançamento do IPVA", True), ("LANÇAMENTO do ipva", True), ("inexistente", False),
+    ("lançamento do IPVA", True), ("LANÇAMENTO do ipva", True), ("lanç", True), ("inexistente", False),
 ])
 def test_the_queue_searches_every_way_a_caller_identifies_an_os(app, marcos, make_order, query, finds):
     number = make_order(subject="IPVA - 1º Emplacamento", message="Solicito lançamento do IPVA.",
@@ -161,6 +161,21 @@ def test_the_queue_searches_every_way_a_caller_identifies_an_os(app, marcos, mak
     html = marcos.get("/atendimento/?" + f"status=todas&q={query.format(number=number)}").get_data(as_text=True)
     assert (f">{number}<" in html) is finds
     assert f">{other}<" not in html
+
+
+def test_a_search_shows_the_newest_matches_of_a_whole_word_or_of_a_word_start(app, marcos, make_order,
+                                                                           monkeypatch):
+    import search
+
+    monkeypatch.setattr(search, "LIMIT", 2)  # as if each word were in thousands of messages
+    oldest, older, newer = (make_order(message="Segue o número do protocolo.") for _ in range(3))
+    verb = make_order(message="Vou protocolar o pedido amanhã.")
+    whole = marcos.get("/atendimento/?status=todas&q=protocolo").get_data(as_text=True)
+    assert f">{newer}<" in whole and f">{older}<" in whole
+    assert f">{oldest}<" not in whole and f">{verb}<" not in whole
+    assert "A busca considerou as 2 mensagens e contatos mais recentes" in whole
+    start = marcos.get("/atendimento/?status=todas&q=protoc").get_data(as_text=True)
+    assert f">{verb}<" in start and f">{newer}<" in start and f">{oldest}<" not in start
 
 
 def test_the_queue_filters_by_status_assignee_and_subject(app, marcos, make_order):

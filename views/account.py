@@ -20,7 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import SubmitField
 
 from app import db, limiter
-from models import Contact, Department, ServiceOrder, Status, Subject, normalize_email
+from models import Contact, Department, ServiceOrder, Status, Subject, normalize_email, read
 from outbox import queue_mail
 from notifications import request_mail, resolve_now_in_development
 from security import is_safe_next, limit_from, signed_in_record
@@ -276,7 +276,7 @@ def orders():
         total = counts[Status(params["status"])] if params["status"] else sum(counts.values())
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(params["pagina"], pages)
-    items = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    items = read(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     first = (page - 1) * PER_PAGE + 1 if items else 0
     return render_template(
         "account/orders.html", items=items, counts=counts, params=params, total=total,

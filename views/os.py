@@ -28,8 +28,7 @@ import fieldtypes
 import uploads
 from app import db, limiter
 from models import (Attachment, Contact, Department, EntryKind, FieldValue, ServiceOrder, Subject,
-                    ThreadEntry,
-                    format_number, normalize_email)
+                    ThreadEntry, format_number, normalize_email, read)
 from notifications import alert_attendants, send_new_order
 from sanitize import body_from_form, is_blank
 from security import add_grant, can_view, limit_from, signed_in_record, within_limit
@@ -118,7 +117,7 @@ def _order_from_payload(payload):
     order_id = payload.get("o") if isinstance(payload, dict) else None
     if not isinstance(order_id, int):
         return None
-    return db.session.execute(_link_target(), {"order_id": order_id}).first()
+    return read(_link_target(), {"order_id": order_id}).first()
 
 
 @cache

@@ -10,6 +10,7 @@ asks `ServiceOrder.visible_to(attendant=...)`.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ import uploads
 from app import db, limiter
 from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
                     FieldKind, FieldValue, OrderCount, ServiceOrder, Status, Subject, SubjectField,
-                    ThreadEntry, normalize_email, utcnow)
+                    ThreadEntry, normalize_email, read, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
                            send_reply_to_citizen, send_status_change)
 from security import (current_attendant, is_safe_next, limit_from, sign_in_attendant,
@@ -38,7 +39,7 @@ from views.os import (MessageForm, attach_files, checked_files, load_order, mess
                       posted_before, save_new_order, send_attachment, subject_field_values)
 
 bp = Blueprint("staff", __name__, url_prefix="/atendimento")
-PER_PAGE = 50
+PER_PAGE = 25  # a screenful at 1366 px, as helpdesks show (osTicket: 25)
 OPEN_ENDPOINTS = {"staff.home", "staff.sign_in", "staff.sign_in_sent", "staff.sign_in_link"}
 
 
@@ -219,11 +220,12 @@ def _search(query: str):
         contacts = search.contacts_with_text(text, dialect, digits)
         matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.contact_id.in_(contacts)))
         if "@" not in query:
-            matches.append(search.orders_with_text(query, dialect))
+            matches.append(search.orders_with_text(query, db.session.connection()))
     if not matches:
         return sa.false()
-    # Decided once per page (the rows and the counts both need it): a few thousand ids at most.
-    ids = db.session.scalars(sa.union(*matches)).all()
+    # Fetched first and passed as one parameter: the database then looks up each match by
+    # its primary key, whatever other filter the queue has.
+    ids = read(sa.union(*matches)).scalars().all()
     return search.among(ServiceOrder.id, ids, dialect) if ids else sa.false()
 
 
@@ -250,7 +252,7 @@ def _status_counts(params: dict, attendant: Attendant) -> dict[Status, int]:
     """Counts per status for the filters on screen. Filtered only by department, they come
     from the kept totals (OrderCount); any other filter counts the matching O.S."""
     counts = {status: 0 for status in Status}
-    if params["responsavel"] or params["assunto"] or params["q"]:
+    if params["responsavel"] or params["assunto"]:
         stmt = _filtered(sa.select(ServiceOrder.status, sa.func.count()).select_from(ServiceOrder),
                          params, attendant, with_status=False).group_by(ServiceOrder.status)
         counts.update(dict(db.session.execute(stmt).all()))
@@ -261,47 +263,81 @@ def _status_counts(params: dict, attendant: Attendant) -> dict[Status, int]:
         stmt = stmt.where(OrderCount.department_id.in_(ids))
     if params["departamento"]:
         stmt = stmt.where(OrderCount.department_id == params["departamento"])
-    for status, total in db.session.execute(stmt).all():
+    for status, total in read(stmt).all():
         counts[Status(status)] = int(total or 0)
     return counts
+
+
+@cache
+def _queue_statements() -> dict[str, sa.Select]:
+    """The queue's fixed statements, built once (building them cost more than running them)."""
+    assignee = sa.orm.aliased(Attendant)
+    names = sa.select(Department.id, Department.name).order_by(Department.name)
+    return {
+        # Plain rows with exactly what the table shows: ORM objects and their four
+        # relations cost more than the rest of the page.
+        "rows": sa.select(ServiceOrder.id, ServiceOrder.number, ServiceOrder.status,
+                          ServiceOrder.awaiting_reply_since, ServiceOrder.updated_at,
+                          Contact.name.label("contact_name"), Contact.email.label("contact_email"),
+                          Subject.name.label("subject_name"), Department.name.label("department_name"),
+                          Department.response_hours, assignee.name.label("assignee_name"))
+        .join(Contact, ServiceOrder.contact_id == Contact.id)
+        .join(Subject, ServiceOrder.subject_id == Subject.id)
+        .join(Department, ServiceOrder.department_id == Department.id)
+        .outerjoin(assignee, ServiceOrder.assignee_id == assignee.id)
+        .where(ServiceOrder.id.in_(sa.bindparam("ids", expanding=True))),
+        "departments": names,
+        "my_departments": names.where(Department.id.in_(sa.bindparam("ids", expanding=True))),
+        "subjects": sa.select(Subject.id, Subject.name).order_by(Subject.name),
+    }
+
+
+def _searched(params: dict, attendant: Attendant) -> tuple[dict[Status, int], list[int]]:
+    """A search's counts per status and its O.S. ids, newest activity first, from one query:
+    the matches are a few hundred at most (search.LIMIT), so they are counted, sorted and
+    cut into pages here rather than looked up twice by the database."""
+    # Status and time as stored (no enum or date parsing of every match): both sort and compare.
+    status = sa.type_coerce(ServiceOrder.status, sa.String)
+    updated = sa.type_coerce(ServiceOrder.updated_at, sa.String)
+    found = read(_filtered(sa.select(ServiceOrder.id, status, updated), params, attendant,
+                           with_status=False)).all()
+    counts = {s: 0 for s in Status}
+    for _, value, _ in found:
+        counts[Status(value)] += 1
+    if params["status"] != "todas":
+        found = [row for row in found if row[1] == params["status"]]
+    found.sort(key=lambda row: (row[2], row[0]), reverse=True)
+    return counts, [row[0] for row in found]
 
 
 def queue():
     attendant = current_attendant()
     params = _queue_params()
-    counts = _status_counts(params, attendant)
+    if params["q"]:
+        counts, matches = _searched(params, attendant)
+    else:
+        counts, matches = _status_counts(params, attendant), None
     total = sum(counts.values()) if params["status"] == "todas" else counts[Status(params["status"])]
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(params["pagina"], pages)
-    # The page's ids first, from the indexes alone; then those rows with what they show.
-    # (Joining first would join every match of a search before sorting it.)
-    ids = db.session.scalars(
-        _filtered(sa.select(ServiceOrder.id), params, attendant)
-        .order_by(ServiceOrder.updated_at.desc(), ServiceOrder.id.desc())
-        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-    ).all()
-    # Plain rows with exactly what the table shows: 50 ORM objects and their four
-    # relations cost more than the rest of the page.
-    assignee = sa.orm.aliased(Attendant)
-    rows = {row.id: row for row in db.session.execute(
-        sa.select(ServiceOrder.id, ServiceOrder.number, ServiceOrder.status,
-                  ServiceOrder.awaiting_reply_since, ServiceOrder.updated_at,
-                  Contact.name.label("contact_name"), Contact.email.label("contact_email"),
-                  Subject.name.label("subject_name"), Department.name.label("department_name"),
-                  Department.response_hours, assignee.name.label("assignee_name"))
-        .join(Contact, ServiceOrder.contact_id == Contact.id)
-        .join(Subject, ServiceOrder.subject_id == Subject.id)
-        .join(Department, ServiceOrder.department_id == Department.id)
-        .outerjoin(assignee, ServiceOrder.assignee_id == assignee.id)
-        .where(ServiceOrder.id.in_(ids))
-    )}
+    if matches is not None:
+        ids = matches[(page - 1) * PER_PAGE:page * PER_PAGE]
+    else:
+        # The page's ids first, from the indexes alone; then those rows with what they show.
+        ids = db.session.scalars(
+            _filtered(sa.select(ServiceOrder.id), params, attendant)
+            .order_by(ServiceOrder.updated_at.desc(), ServiceOrder.id.desc())
+            .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+        ).all()
+    rows = {row.id: row for row in read(_queue_statements()["rows"], {"ids": ids})} if ids else {}
     now = utcnow()
     items = [(rows[i], is_overdue(rows[i].status, rows[i].awaiting_reply_since, rows[i].response_hours, now))
              for i in ids if i in rows]
     ids = scope_ids(attendant)
-    names = sa.select(Department.id, Department.name).order_by(Department.name)
-    departments = db.session.execute(names if ids is None else names.where(Department.id.in_(ids))).all()
-    subjects = db.session.execute(sa.select(Subject.id, Subject.name).order_by(Subject.name)).all()
+    statements = _queue_statements()
+    departments = read(statements["departments"]).all() if ids is None else \
+        read(statements["my_departments"], {"ids": ids}).all()
+    subjects = read(statements["subjects"]).all()
     first = (page - 1) * PER_PAGE + 1 if items else 0
     return render_template(
         "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
