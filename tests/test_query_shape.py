@@ -7,7 +7,7 @@ import contextlib
 import sqlalchemy as sa
 
 from app import db
-from conftest import open_in, staff_session
+from conftest import csrf_token, open_in, staff_session
 from models import EntryKind, OrderCount, ServiceOrder, ThreadEntry
 
 
@@ -128,3 +128,32 @@ def test_text_search_reads_an_index_not_every_message(app, catalogue, make_order
         assert any(name in text for name in index), text
         if "VIRTUAL TABLE" not in text:
             assert "Seq Scan" not in text, text
+
+
+def test_each_benchmarked_page_reads_only_what_it_shows(app, client, make_order, mailbox):
+    """Exact counts, so a new query on a page bench/run measures is a decision, not an
+    accident: each is one round trip the page pays on every view."""
+    from test_access_link import path_of, request_link
+    from test_account import registered
+
+    number = make_order(email="eliane@exemplo.com.br")
+    assert queries_for(app, client, "/") == 0  # the office's details are kept for a few seconds
+    guest = app.test_client()
+    link = path_of(request_link(app, guest, mailbox, "eliane@exemplo.com.br", number))
+    guest.get(link)
+    with counted_queries(app) as statements:
+        assert guest.get(link).status_code == 303
+    assert len(statements) == 1  # the O.S. and its contact's link version, one row
+    # The O.S., its thread, the thread's attachments, the subject's fields.
+    assert queries_for(app, guest, f"/os/{number}") == 4
+    registered(app, client, mailbox)
+    assert queries_for(app, client, "/os") == 3  # the citizen, counts per status, one page of rows
+    admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
+    # The attendant, counts, the page's ids, its rows, departments and subjects for the filters.
+    assert queries_for(app, admin, "/atendimento/?status=aberta") == 6
+    token = csrf_token(guest, "/")
+    with counted_queries(app) as statements:
+        response = guest.post("/verificar", data={"csrf_token": token, "email": "x@exemplo.com.br",
+                                                  "number": number})
+        assert response.status_code == 303
+    assert len(statements) == 1  # stored for the mail worker, nothing read
