@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from functools import cache
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -233,18 +234,29 @@ def _folded(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _search_condition(query: str):
-    """A number (whole or part) or words of the subject, with or without accents."""
+@cache
+def _subject_names() -> sa.Select:
+    return sa.select(Subject.id, Subject.name)
+
+
+def _search_values(query: str) -> dict:
+    """What a search matches: subjects whose name has the words (with or without accents)
+    and, for a number, the O.S. numbers as shown (zero-padded: "217" finds 00002172)."""
     wanted = _folded(query)
-    subject_ids = [s.id for s in db.session.execute(sa.select(Subject.id, Subject.name))
-                   if wanted in _folded(s.name)]  # a few dozen subjects: matched here, on any database
-    conditions = [ServiceOrder.subject_id.in_(subject_ids)] if subject_ids else []
+    subject_ids = [s.id for s in read(_subject_names()) if wanted in _folded(s.name)]  # a few dozen
     digits = query.lstrip("#").strip()
+    values = {"subject_ids": subject_ids}
     if ServiceOrder.parse_number(digits) is not None:
-        # The number as shown, zero-padded to 8 digits, so "217" finds 00002172.
-        padded = sa.func.substr(sa.cast(ServiceOrder.number + 100_000_000, sa.String), 2)
-        conditions.append(padded.contains(digits, autoescape=True))
-    return sa.or_(*conditions) if conditions else sa.false()
+        values["number_like"] = f"%{digits}%"  # digits only: nothing to escape
+    return values
+
+
+def _search_condition(by_number: bool):
+    by_subject = ServiceOrder.subject_id.in_(sa.bindparam("subject_ids", expanding=True))
+    if not by_number:
+        return by_subject
+    padded = sa.func.substr(sa.cast(ServiceOrder.number + 100_000_000, sa.String), 2)
+    return sa.or_(by_subject, padded.like(sa.bindparam("number_like")))
 
 
 @bp.get("/os")
@@ -252,31 +264,18 @@ def _search_condition(query: str):
 def orders():
     params = _list_params()
     counts = order_counts()
-    # Plain rows with what the table shows (ORM objects and their relations cost more than
-    # the rest of the page).
-    stmt = (
-        sa.select(ServiceOrder.number, ServiceOrder.created_at, ServiceOrder.status,
-                  Subject.name.label("subject_name"), Department.name.label("department_name"))
-        .join(Subject, ServiceOrder.subject_id == Subject.id)
-        .join(Department, ServiceOrder.department_id == Department.id)
-        .where(ServiceOrder.contact_id == current_user.id)
-    )
-    if params["status"]:
-        stmt = stmt.where(ServiceOrder.status == Status(params["status"]))
-    if params["q"]:
-        stmt = stmt.where(_search_condition(params["q"]))
-    _, column, direction = SORTS[params["ordem"]]
-    if direction == "asc":
-        stmt = stmt.order_by(column.asc(), ServiceOrder.id.asc())
-    else:
-        stmt = stmt.order_by(column.desc(), ServiceOrder.id.desc())
-    if params["q"]:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    values = {"contact_id": current_user.id, "status": Status(params["status"]) if params["status"] else None}
+    search = _search_values(params["q"]) if params["q"] else None
+    searched = None if search is None else "number_like" in search  # None: no search; True: by number too
+    stmt = _list_statement(bool(params["status"]), searched, params["ordem"])
+    if search is not None:
+        values.update(search)
+        total = read(_count_statement(bool(params["status"]), searched), values).scalar()
     else:  # the counts per status already say how many there are
-        total = counts[Status(params["status"])] if params["status"] else sum(counts.values())
+        total = counts[values["status"]] if params["status"] else sum(counts.values())
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(params["pagina"], pages)
-    items = read(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    items = read(stmt, {**values, "limit": PER_PAGE, "offset": (page - 1) * PER_PAGE}).all()
     first = (page - 1) * PER_PAGE + 1 if items else 0
     return render_template(
         "account/orders.html", items=items, counts=counts, params=params, total=total,
@@ -284,6 +283,35 @@ def orders():
         list_url=_list_url, sorts=SORTS, page_url=lambda p: _list_url(params, pagina=p),
         order_path=path_before("os.view", "numero"),
     )
+
+
+@cache
+def _list_statement(with_status: bool, searched: bool | None, sort: str) -> sa.Select:
+    """One page of the citizen's O.S., as plain rows with what the table shows (ORM objects
+    and their relations cost more than the rest of the page); built once per filter and
+    sort, since building a statement costs more than SQLite takes to run it."""
+    _, column, direction = SORTS[sort]
+    stmt = (
+        sa.select(ServiceOrder.number, ServiceOrder.created_at, ServiceOrder.status,
+                  Subject.name.label("subject_name"), Department.name.label("department_name"))
+        .join(Subject, ServiceOrder.subject_id == Subject.id)
+        .join(Department, ServiceOrder.department_id == Department.id)
+        .where(ServiceOrder.contact_id == sa.bindparam("contact_id"))
+        .order_by(*((column.asc(), ServiceOrder.id.asc()) if direction == "asc"
+                    else (column.desc(), ServiceOrder.id.desc())))
+        .limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+    )
+    if searched is not None:
+        stmt = stmt.where(_search_condition(by_number=searched))
+    return stmt.where(ServiceOrder.status == sa.bindparam("status")) if with_status else stmt
+
+
+@cache
+def _count_statement(with_status: bool, by_number: bool) -> sa.Select:
+    """How many O.S. a search finds (without one, the counts per status say it)."""
+    stmt = sa.select(sa.func.count()).select_from(ServiceOrder).where(
+        ServiceOrder.contact_id == sa.bindparam("contact_id"), _search_condition(by_number))
+    return stmt.where(ServiceOrder.status == sa.bindparam("status")) if with_status else stmt
 
 
 def _list_url(params: dict, **changes) -> str:
