@@ -29,6 +29,13 @@ def register_blueprints(app) -> None:
     app.jinja_env.globals["field_help"] = HELP  # macros see globals, not the page's context
     app.jinja_env.globals["page_numbers"] = page_numbers
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["fields_with_errors"] = fields_with_errors
+
+
+def fields_with_errors(form) -> list:
+    """The fields to list in a form's error summary, in the form's order (a refused CSRF
+    token has its own page)."""
+    return [f for f in form if f.errors and f.name != "csrf_token"]
 
 
 def static_url(filename: str) -> str:

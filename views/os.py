@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
@@ -175,12 +176,65 @@ def view(numero: str):
     number = ServiceOrder.parse_number(numero)
     if number is not None and numero != format_number(number):
         return redirect(url_for("os.view", numero=format_number(number)), 301)
-    order = load_order(numero, can_view, with_thread=False)
-    if order is None:
+    order = OrderPage.read(number) if number is not None else None
+    if order is None or not can_view(order):
         return _no_access(numero)
     form = ReplyForm(formdata=None)
     form.ensure_key()
     return _render_order(order, form)
+
+
+class OrderPage:
+    """An O.S. as its citizen page shows it, read as one row instead of four ORM objects (a
+    sixth of the page's time). Who may see it, its thread and its fields are ServiceOrder's
+    own rules, borrowed, so there is still one rule for each."""
+
+    __slots__ = ("id", "number", "status", "created_at", "channel", "phone", "contact_id",
+                 "department_id", "subject_id", "contact", "department", "subject")
+    visible_to = ServiceOrder.visible_to
+    thread = ServiceOrder.thread
+    extra_fields = ServiceOrder.extra_fields
+    accepts_citizen_replies = ServiceOrder.accepts_citizen_replies
+    display_number = ServiceOrder.display_number
+
+    @classmethod
+    def read(cls, number: int) -> OrderPage | None:
+        row = read(_order_page(), {"number": number}).first()
+        if row is None:
+            return None
+        page = cls()
+        (page.id, page.number, page.status, page.created_at, page.channel, page.phone, page.contact_id,
+         page.department_id, page.subject_id) = row[:9]
+        page.contact = ContactItem(*row[9:14])
+        page.department, page.subject = NameItem(row[14]), NameItem(row[15])
+        return page
+
+
+class ContactItem(NamedTuple):
+    name: str
+    email: str
+    phone: str | None
+    extension: str | None
+    link_version: int
+
+
+class NameItem(NamedTuple):
+    name: str
+
+
+@cache
+def _order_page() -> sa.Select:
+    return (
+        sa.select(ServiceOrder.id, ServiceOrder.number, ServiceOrder.status, ServiceOrder.created_at,
+                  ServiceOrder.channel, ServiceOrder.phone, ServiceOrder.contact_id,
+                  ServiceOrder.department_id, ServiceOrder.subject_id,
+                  Contact.name, Contact.email, Contact.phone, Contact.extension, Contact.link_version,
+                  Department.name, Subject.name)
+        .join(Contact, ServiceOrder.contact_id == Contact.id)
+        .join(Department, ServiceOrder.department_id == Department.id)
+        .join(Subject, ServiceOrder.subject_id == Subject.id)
+        .where(ServiceOrder.number == sa.bindparam("number"))
+    )
 
 
 def checked_files(form: MessageForm, form_ok: bool) -> list[uploads.Upload]:
