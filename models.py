@@ -62,6 +62,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
+        # Every commit waits for the disk (notifications.request_mail is the one exception).
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
 

@@ -86,7 +86,6 @@ def register():
         # existing one. This page answers the same, in the same time, either way.
         request_mail("register", normalize_email(form.email.data), name=form.name.data,
                      phone=form.phone.data or None, extension=form.extension.data or None)
-        db.session.commit()
         resolve_now_in_development()
         return redirect(url_for("account.register_sent"), 303)
     return render_template("account/register.html", form=form)
@@ -154,7 +153,6 @@ def sign_in():
         if not form.validate():
             return render_template("account/sign_in.html", form=form), 422
         request_mail("signin", normalize_email(form.email.data), next=next_path)
-        db.session.commit()
         resolve_now_in_development()
         return redirect(url_for("account.sign_in_sent"), 303)
     return render_template("account/sign_in.html", form=form)

@@ -49,7 +49,6 @@ def status_check():
     # The mail worker decides whether the pair matches: this page does the same work, in
     # the same time, for every well-formed request, and so tells nothing.
     request_mail("access", normalize_email(form.email.data), ServiceOrder.parse_number(form.number.data))
-    db.session.commit()
     resolve_now_in_development()
     return redirect(url_for("public.status_check_sent"), 303)
 

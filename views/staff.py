@@ -127,7 +127,6 @@ def sign_in():
     if not form.validate():
         return render_template("staff/sign_in.html", form=form, next=next_path), 422
     request_mail("staff_signin", normalize_email(form.email.data), next=next_path)
-    db.session.commit()
     resolve_now_in_development()
     return redirect(url_for("staff.sign_in_sent"), 303)
 
