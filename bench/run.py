@@ -46,6 +46,7 @@ class Target:
     cookie: str = ""
     body: str = ""
     unique_field: str = ""  # a form field that must differ on every request
+    cookie_factory: object = None  # makes `cookie` just before the page is measured
 
 
 @dataclass
@@ -203,7 +204,7 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
         link = access_link(thread_order).split(str(env["BASE_URL"]), 1)[1]
         grants = [[o.id, o.contact_id, o.contact.link_version] for o in (thread_order, reply_order)]
         typical_user, heavy_user = f"{typical.id}.{typical.link_version}", f"{heavy.id}.{heavy.link_version}"
-        staff = [admin.id, admin.link_version, int(time.time())]
+        admin_id, admin_version = admin.id, admin.link_version
         typical_number = reply_order.number
 
     guest = app.test_client()
@@ -213,19 +214,32 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
     reply_csrf = csrf_of(guest, f"/os/{reply_order.display_number}")
     guest_cookie = cookie_of(guest)
 
+    # The session a browser holds after signing in, as wrk presents it (from 127.0.0.1, no
+    # User-Agent): its CSRF token from the first page, and Flask-Login's identifier, so no
+    # page rewrites the cookie (a browser would keep the rewritten one; wrk cannot).
+    from flask_login.utils import _create_identifier
+
+    with app.test_request_context(environ_overrides={"REMOTE_ADDR": "127.0.0.1"}):
+        identifier = _create_identifier()
+
     def signed_in(user_id=None, staff_session=None) -> str:
         client = app.test_client()
         with client.session_transaction() as session:
-            # A browser's session holds its CSRF token after the first page, like the guest's.
             session["csrf_token"] = secrets.token_hex(20)
             if user_id:
-                session.update({"_user_id": user_id, "_fresh": True})
+                session.update({"_user_id": user_id, "_fresh": True, "_id": identifier})
+                session.permanent = True  # as account._sign_in makes it
             if staff_session:
                 session["staff"] = staff_session
+                session["_fresh"] = False  # Flask-Login marks any session so on its first page
         return cookie_of(client)
 
+    def staff_cookie() -> str:
+        # Made when its page is measured: the console refreshes a session's idle clock (and
+        # so the cookie) once it is 30 s old, and a browser would then hold the new one.
+        return signed_in(staff_session=[admin_id, admin_version, int(time.time())])
+
     typical_cookie, heavy_cookie = signed_in(typical_user), signed_in(heavy_user)
-    staff_cookie = signed_in(staff_session=staff)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -241,13 +255,13 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
         Target("postar resposta (POST)", f"/os/{reply_order.display_number}/responder", "POST", guest_cookie,
                f"csrf_token={reply_csrf}&formato=texto&body=Resposta+de+teste+do+benchmark", "chave"),
         Target("fila do atendimento, filtrada", f"/atendimento/?status=aberta&departamento={department}",
-               cookie=staff_cookie),
+               cookie_factory=staff_cookie),
         # A rare word (a handful of messages at 1,000 O.S., thousands at a million) and a common
         # one (more than search.LIMIT messages at every size: the same work at both sizes).
         Target("fila do atendimento, busca no texto", f"/atendimento/?status=todas&q={summary['search_word']}",
-               cookie=staff_cookie),
+               cookie_factory=staff_cookie),
         Target("fila, busca de palavra comum", f"/atendimento/?status=todas&q={summary.get('common_word', 'protocolo')}",
-               cookie=staff_cookie),
+               cookie_factory=staff_cookie),
     ]
 
 
@@ -300,6 +314,8 @@ def main() -> None:
         results = {}
         try:
             for target in targets:
+                if target.cookie_factory:
+                    target.cookie = target.cookie_factory()
                 run_wrk(port, target, 2, args.connections)  # warm-up: caches, connections
                 results[target.name] = run_wrk(port, target, args.duration, args.connections)
                 print(f"  {n:>9} {target.name:<40} {results[target.name].rps:8.0f} req/s", flush=True)

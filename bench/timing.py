@@ -83,6 +83,8 @@ def main() -> None:
     chosen = args.page if args.page is not None else range(len(targets))
     for index in chosen:
         target = targets[index]
+        if target.cookie_factory:
+            target.cookie = target.cookie_factory()
         us, code = timed(app, target, args.seconds)
         print(f"{index:>2} {target.name:<37} {us:8.0f} µs  {code}  {bare_us / us:5.2f}× Flask")
         if args.top:
