@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import enum
 import time
-from functools import cache
 from datetime import datetime, timezone
+from functools import cache
 from typing import NamedTuple, Optional
 
 import sqlalchemy as sa
@@ -356,6 +356,8 @@ class ServiceOrder(db.Model):
     __table_args__ = (
         sa.Index("ix_service_order_contact_status", "contact_id", "status", "number"),
         sa.Index("ix_service_order_contact_created", "contact_id", "created_at"),
+        # A citizen's search by subject is counted from this index alone.
+        sa.Index("ix_service_order_contact_subject", "contact_id", "subject_id", "status"),
         sa.Index("ix_service_order_department_status", "department_id", "status", "updated_at"),
         sa.Index("ix_service_order_updated", "updated_at"),
     )

@@ -126,7 +126,7 @@ def contacts_with_text(text: str, dialect: str, digits: str = ""):
 
 def among(column, ids: list[int], dialect: str):
     """`column IN ids` with the ids as one parameter (a JSON array in SQLite, an array in
-    PostgreSQL): two thousand bound values cost SQLAlchemy more than the query itself."""
+    PostgreSQL): hundreds of bound values cost SQLAlchemy more than the query itself."""
     if dialect == "sqlite":
         values = sa.func.json_each(json.dumps(ids)).table_valued("value")
         return column.in_(sa.select(values.c.value).scalar_subquery())

@@ -159,3 +159,18 @@ def test_each_benchmarked_page_reads_only_what_it_shows(app, client, make_order,
     # Stored for the mail worker, nothing read (around it, only the setting that lets this
     # one commit skip waiting for the disk).
     assert [s.split()[0] for s in statements if not s.startswith(("PRAGMA", "SET"))] == ["INSERT"]
+
+
+def test_a_citizens_search_by_subject_is_counted_from_an_index_alone(app, catalogue, make_order):
+    from views.account import _count_statement
+
+    make_order()
+    with app.app_context():
+        for with_status in (False, True):
+            query = _count_statement(with_status, False).params(contact_id=1, status="fechada", subject_ids=[1, 2])
+            text = plan(app, query)
+            if db.engine.dialect.name == "sqlite":
+                # No row of service_order is read, however many O.S. the citizen has.
+                assert "COVERING INDEX ix_service_order_contact_subject" in text, text
+            else:  # on a table this small PostgreSQL may pick either index on the contact
+                assert "Index" in text and "Seq Scan" not in text, text

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import SelectChoice, StringField
-from wtforms import widgets
+from wtforms import SelectChoice, StringField, widgets
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 from wtforms.widgets.core import clean_key
 

@@ -33,8 +33,8 @@ from notifications import (alert_attendants, request_mail, resolve_now_in_develo
 from security import (current_attendant, is_safe_next, limit_from, sign_in_attendant,
                       sign_out_attendant)
 from tokens import TokenError, TokenExpired, read_token
-from views.fields import (Form, department_options, path_before, email_field, extension_field, name_field, options,
-                          phone_field, small_int)
+from views.fields import (Form, department_options, email_field, extension_field, name_field, options,
+                          path_before, phone_field, small_int)
 from views.os import (MessageForm, attach_files, checked_files, load_order, message_field,
                       posted_before, save_new_order, send_attachment, subject_field_values)
 
