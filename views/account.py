@@ -26,7 +26,7 @@ from outbox import queue_mail
 from notifications import request_mail, resolve_now_in_development
 from security import is_safe_next, limit_from, signed_in_record
 from tokens import TokenError, TokenExpired, external_url, make_token, read_token
-from views.fields import Form, email_field, extension_field, name_field, path_before, phone_field
+from views.fields import Form, email_field, extension_field, name_field, page_links, path_before, phone_field
 
 bp = Blueprint("account", __name__)
 
@@ -278,7 +278,7 @@ def orders():
     return render_template(
         "account/orders.html", items=items, counts=counts, params=params, total=total,
         page=page, pages=pages, first=first, last=first + len(items) - 1 if items else 0,
-        list_url=_list_url, sorts=SORTS, page_url=lambda p: _list_url(params, pagina=p),
+        list_url=_list_url, sorts=SORTS, page_url=page_links(url_for("account.orders"), params, LIST_DEFAULTS),
         order_path=path_before("os.view", "numero"),
     )
 
@@ -312,10 +312,12 @@ def _count_statement(with_status: bool, by_number: bool) -> sa.Select:
     return stmt.where(ServiceOrder.status == sa.bindparam("status")) if with_status else stmt
 
 
+LIST_DEFAULTS = {"status": "", "ordem": "recentes", "pagina": 1, "q": ""}
+
+
 def _list_url(params: dict, **changes) -> str:
     merged = {**params, **changes}
-    defaults = {"status": "", "ordem": "recentes", "pagina": 1, "q": ""}
-    query = {k: v for k, v in merged.items() if v != defaults[k]}
+    query = {k: v for k, v in merged.items() if v != LIST_DEFAULTS[k]}
     return url_for("account.orders") + ("?" + urlencode(query) if query else "")
 
 

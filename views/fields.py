@@ -3,6 +3,8 @@ and answers with the same Portuguese messages everywhere."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import SelectChoice, StringField, widgets
@@ -105,6 +107,15 @@ def path_before(endpoint: str, argument: str) -> str:
     from flask import url_for
 
     return url_for(endpoint, **{argument: "-"}).removesuffix("-")
+
+
+def page_links(path: str, params: dict, defaults: dict):
+    """`url(p)` for a pager: the list's address with its filters and page p, the filters
+    encoded once (a pager asks for a dozen addresses)."""
+    query = urlencode({k: v for k, v in params.items() if k != "pagina" and v != defaults[k]})
+    first = f"{path}?{query}" if query else path
+    more = f"{path}?{query}&pagina=" if query else f"{path}?pagina="
+    return lambda page: first if page == 1 else f"{more}{page}"
 
 
 def small_int(text: str | None) -> int | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
@@ -34,7 +33,7 @@ from security import (current_attendant, is_safe_next, limit_from, sign_in_atten
                       sign_out_attendant)
 from tokens import TokenError, TokenExpired, read_token
 from views.fields import (Form, department_options, email_field, extension_field, name_field, options,
-                          path_before, phone_field, small_int)
+                          page_links, path_before, phone_field, small_int)
 from views.os import (MessageForm, attach_files, checked_files, load_order, message_field,
                       posted_before, save_new_order, send_attachment, subject_field_values)
 
@@ -342,16 +341,13 @@ def queue():
         "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
         pages=pages, first=first, last=first + len(items) - 1 if items else 0,
         departments=departments, subjects=subjects, search_limit=search.LIMIT,
-        page_url=lambda p: _queue_url(params, pagina=p), order_path=path_before("staff.order", "numero"),
+        page_url=page_links(url_for("staff.home"), params, QUEUE_DEFAULTS),
+        order_path=path_before("staff.order", "numero"),
     )
 
 
-def _queue_url(params: dict, **changes) -> str:
-    merged = {**params, **changes}
-    defaults = {"status": "aberta", "departamento": None, "responsavel": "", "assunto": None,
-                "q": "", "pagina": 1}
-    query = {k: v for k, v in merged.items() if v != defaults[k]}
-    return url_for("staff.home") + ("?" + urlencode(query) if query else "")
+QUEUE_DEFAULTS = {"status": "aberta", "departamento": None, "responsavel": "", "assunto": None,
+                  "q": "", "pagina": 1}
 
 
 def is_overdue(status: Status, awaiting_since, response_hours: int, now) -> bool:
