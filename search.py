@@ -53,6 +53,9 @@ MIN_LENGTH = 3  # trigrams: shorter text cannot use the index
 # Each kind of match brings at most this many of the newest rows: a common word costs what a
 # rare one does, and the queue says when a search was cut.
 LIMIT = 200
+# PostgreSQL: how many of the newest messages (or contacts) are read for a search before the
+# trigram index is asked (see _newest).
+WINDOW = 20 * LIMIT
 
 
 def is_search_object(name: str | None) -> bool:
@@ -100,16 +103,17 @@ def orders_with_text(text: str, connection):
                            "ORDER BY rowid DESC LIMIT :limit") \
             .bindparams(query=query, limit=LIMIT).columns(sa.column("rowid"))
         return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(matching.subquery().select()))
-    found = sa.select(ThreadEntry.id).where(ThreadEntry.body_text.ilike(_escaped(text), escape="\\"))
-    return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(_newest(found, "entries")))
+    matching = [ThreadEntry.body_text.ilike(_escaped(text), escape="\\")]
+    return sa.select(ThreadEntry.service_order_id).where(
+        ThreadEntry.id.in_(_newest(ThreadEntry.id, matching, "entries", connection)))
 
 
-def contacts_with_text(text: str, dialect: str, digits: str = ""):
+def contacts_with_text(text: str, connection, digits: str = ""):
     """SELECT of the contact ids whose name or e-mail contains `text`, or whose phone
     contains `digits`."""
     from models import Contact
 
-    if dialect == "sqlite":
+    if connection.dialect.name == "sqlite":
         query = "{name email}: " + _phrase(text)
         if len(digits) >= MIN_LENGTH:
             query += " OR phone_digits: " + _phrase(digits)
@@ -121,7 +125,7 @@ def contacts_with_text(text: str, dialect: str, digits: str = ""):
                   Contact.email.ilike(_escaped(text), escape="\\")]
     if len(digits) >= MIN_LENGTH:
         conditions.append(Contact.phone_digits.like(_escaped(digits), escape="\\"))
-    return _newest(sa.select(Contact.id).where(sa.or_(*conditions)), "contacts")
+    return _newest(Contact.id, conditions, "contacts", connection)
 
 
 def among(column, ids: list[int], dialect: str):
@@ -135,8 +139,22 @@ def among(column, ids: list[int], dialect: str):
     return column.in_(ids)
 
 
-def _newest(found, name: str):
-    """The LIMIT newest ids of `found`. Materialized first, so PostgreSQL answers the filter
-    from its trigram index instead of walking the primary key backwards."""
+def _newest(id_column, conditions: list, name: str, connection):
+    """The LIMIT newest ids whose row meets any of `conditions` (PostgreSQL, ILIKEs that a
+    trigram index answers).
+
+    First among the WINDOW newest rows, read backwards along the primary key: a common word
+    fills the LIMIT there, where the trigram index would hand over every row that has it
+    (four hundred thousand messages at 100,000 O.S.: 0.4 s). Otherwise from the indexes,
+    one SELECT per condition (an OR of two ILIKEs made PostgreSQL read every contact), their
+    union materialized first, so PostgreSQL does not walk the whole primary key backwards
+    for a rare word."""
+    newest = sa.select(sa.func.max(id_column)).scalar_subquery()
+    recent = connection.execute(
+        sa.select(id_column).where(sa.or_(*conditions), id_column > newest - WINDOW)
+        .order_by(id_column.desc()).limit(LIMIT)).scalars().all()
+    if len(recent) >= LIMIT:
+        return sa.select(id_column).where(among(id_column, recent, "postgresql"))
+    found = sa.union(*(sa.select(id_column).where(condition) for condition in conditions))
     matches = found.cte(f"{name}_found").prefix_with("MATERIALIZED")
     return sa.select(matches.c[0]).order_by(matches.c[0].desc()).limit(LIMIT)

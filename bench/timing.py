@@ -68,8 +68,9 @@ def main() -> None:
     parser.add_argument("--page", type=int, action="append", help="index of a page (repeatable)")
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--top", type=int, default=0, help="print a cProfile of the pages, this many lines")
+    parser.add_argument("--database-url-template", default=f"sqlite:///{RESULTS}/os-{{n}}.db")
     args = parser.parse_args()
-    database_url = f"sqlite:///{RESULTS}/os-{args.size}.db"
+    database_url = args.database_url_template.format(n=args.size)
     summary = seed(args.size, database_url, False)
     env = environment(database_url, 8000, secrets.token_urlsafe(48))
     targets = prepare_targets(env, summary)

@@ -119,7 +119,7 @@ def test_text_search_reads_an_index_not_every_message(app, catalogue, make_order
     with app.app_context():
         dialect = db.engine.dialect.name
         entries = search.orders_with_text("chassi", db.session.connection())
-        contacts = search.contacts_with_text("Barbosa", dialect, "32110000")
+        contacts = search.contacts_with_text("Barbosa", db.session.connection(), "32110000")
         assert [r for r in db.session.execute(entries).scalars()] == [1]
         assert len(db.session.execute(contacts).scalars().all()) == 1
     for query, index in ((entries, ("thread_entry_fts", "ix_thread_entry_body_trgm")),

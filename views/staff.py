@@ -215,7 +215,7 @@ def _search(query: str):
                        .where(FieldValue.field_id.in_(fields), FieldValue.value == value))
     if len(query) >= search.MIN_LENGTH:
         text = normalize_email(query) if "@" in query else query
-        contacts = search.contacts_with_text(text, dialect, digits)
+        contacts = search.contacts_with_text(text, db.session.connection(), digits)
         matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.contact_id.in_(contacts)))
         if "@" not in query:
             matches.append(search.orders_with_text(query, db.session.connection()))
