@@ -17,6 +17,7 @@ production configuration. The mail worker is not started: pages only write the o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -266,8 +267,10 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
 
 
 def seed(n: int, database_url: str, reseed: bool) -> dict:
-    state = os.path.join(RESULTS, f"seed-{n}.json")
     path = database_url.removeprefix("sqlite:///") if database_url.startswith("sqlite:///") else None
+    # What was seeded where: a server database gets its own record, keyed by its address.
+    key = "" if path else "-" + hashlib.sha256(database_url.encode()).hexdigest()[:10]
+    state = os.path.join(RESULTS, f"seed-{n}{key}.json")
     if not reseed and os.path.exists(state) and (path is None or os.path.exists(path)):
         with open(state) as fh:
             return json.load(fh)
