@@ -35,8 +35,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "os_session"
-    # A session lasts SESSION_HOURS from sign-in (or its last change), not from the last
-    # page: no new signed cookie on every page, and a forgotten session ends on its own.
+    # A session lasts SESSION_HOURS from its last change (a sign-in, a grant, a message shown
+    # after a form), not from the last page: no new signed cookie on every page, and a
+    # forgotten session ends on its own.
     SESSION_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = None  # valid for the session: a slow typist never loses a form
     RATELIMIT_HEADERS_ENABLED = False

@@ -264,9 +264,6 @@ class Contact(UserMixin, db.Model):
         db.session.delete(other)
         db.session.flush()
 
-    def order_counts(self) -> dict[Status, int]:
-        return Contact.counts_of(self.id)
-
     @staticmethod
     def counts_of(contact_id: int) -> dict[Status, int]:
         """How many O.S. the contact has in each status."""
@@ -496,14 +493,14 @@ class ServiceOrder(db.Model):
             for grant in grants
         )
 
-    def thread(self, *, notes: bool) -> list[ThreadItem]:
-        """The thread as a page shows it, oldest first, read as plain rows (two queries; the
-        ORM objects of a 30-entry thread cost more than the rest of the page). Internal
-        notes only when `notes`: the citizen's page never reads them."""
+    def public_thread(self) -> list[ThreadItem]:
+        """The thread as the citizen's page shows it, oldest first and without internal
+        notes, read as plain rows (two queries; the ORM objects of a 30-entry thread cost
+        more than the rest of the page)."""
         files: dict[int, list[AttachmentItem]] = {}
         for row in read(_statements()["attachments"], {"order_id": self.id}):
             files.setdefault(row.entry_id, []).append(AttachmentItem(row.id, row.original_name, row.size))
-        entries = read(_statements()["thread" if notes else "public_thread"], {"order_id": self.id})
+        entries = read(_statements()["public_thread"], {"order_id": self.id})
         return [ThreadItem(*row, files.get(row.id, [])) for row in entries]
 
     def extra_fields(self) -> list[tuple[str, str]]:
@@ -518,15 +515,11 @@ def _statements() -> dict[str, sa.Select]:
     """The statements the O.S. page runs on every view, built once: building a SELECT and
     its cache key costs more than SQLite takes to answer it."""
     order_id = sa.bindparam("order_id")
-    thread = (
-        sa.select(ThreadEntry.id, ThreadEntry.kind, ThreadEntry.created_at, ThreadEntry.author_name,
-                  ThreadEntry.body_html)
-        .where(ThreadEntry.service_order_id == order_id)
-        .order_by(ThreadEntry.created_at, ThreadEntry.id)
-    )
     return {
-        "thread": thread,
-        "public_thread": thread.where(ThreadEntry.kind != EntryKind.NOTE),
+        "public_thread": sa.select(ThreadEntry.id, ThreadEntry.kind, ThreadEntry.created_at,
+                                   ThreadEntry.author_name, ThreadEntry.body_html)
+        .where(ThreadEntry.service_order_id == order_id, ThreadEntry.kind != EntryKind.NOTE)
+        .order_by(ThreadEntry.created_at, ThreadEntry.id),
         "attachments": sa.select(Attachment.entry_id, Attachment.id, Attachment.original_name, Attachment.size)
         .where(Attachment.service_order_id == order_id).order_by(Attachment.id),
         "extra_fields": sa.select(SubjectField.label, FieldValue.value)
@@ -544,7 +537,7 @@ class AttachmentItem(NamedTuple):
 
 
 class ThreadItem(NamedTuple):
-    """A thread entry as pages show it (see `ServiceOrder.thread`)."""
+    """A thread entry as the citizen's page shows it (see `ServiceOrder.public_thread`)."""
     id: int
     kind: EntryKind
     created_at: datetime

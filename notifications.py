@@ -40,7 +40,10 @@ def request_mail(kind: str, email: str, number: int | None = None, **data) -> No
     loses it, so this commit does not wait for the disk: SQLite's synchronous=NORMAL (WAL
     keeps the database consistent) or PostgreSQL's synchronous_commit=off, for this one
     commit. Waiting for the disk was a fifth of the status check; every other commit still
-    waits. A plain INSERT: the ORM's unit of work for one row cost as much again."""
+    waits. A plain INSERT: the ORM's unit of work for one row cost as much again.
+
+    Being its own transaction, it must come before any write of the caller's session (on
+    SQLite the two would wait for each other), and it commits even if the caller's does not."""
     row = {"kind": kind, "email": email, "number": number, "data": data or None}
     with db.engine.connect() as connection:
         dialect = connection.dialect.name
@@ -52,6 +55,7 @@ def request_mail(kind: str, email: str, number: int | None = None, **data) -> No
             connection.execute(MailRequest.__table__.insert(), row)
             connection.commit()
         finally:
+            connection.rollback()  # after a failed INSERT, SQLite refuses the PRAGMA in its transaction
             if dialect == "sqlite":  # the connection goes back to the pool as it came
                 connection.exec_driver_sql("PRAGMA synchronous=FULL")
 

@@ -2,8 +2,9 @@
 databases, from an index instead of reading every row.
 
 SQLite keeps FTS5 tables beside `thread_entry` and `contact`, filled by triggers: messages
-by word (unicode61 without diacritics: "horario" finds "Horário", "lanc" finds "lançamento"
-as a word start), contacts by trigram (any part of a name, e-mail or phone's digits).
+by word (unicode61 without diacritics: "horario" finds "Horário"; whole words first, and word
+starts, "lanc" for "lançamento", when whole words find too few), contacts by trigram (any
+part of a name, e-mail or phone's digits).
 PostgreSQL keeps pg_trgm GIN indexes on the same columns (any part, any case).
 
 The structures are created with the tables (`install`, on `db.metadata`'s after_create) and

@@ -168,3 +168,22 @@ def test_links_to_one_address_are_capped_per_hour(app, make_order, mailbox):
 def test_a_get_on_the_status_check_address_goes_home(client):
     response = client.get("/verificar")
     assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_failed_mail_request_leaves_every_other_commit_waiting_for_the_disk(app):
+    """A mail request commits without waiting for the disk; if it fails, the connection must
+    not go back to the pool with that setting for the next reply to inherit."""
+    import pytest
+
+    from notifications import request_mail
+
+    with app.app_context():
+        db.engine.dispose()  # one connection, so the check below gets the one that failed
+        with pytest.raises(sa.exc.IntegrityError):
+            request_mail("access", None, 2172)  # an e-mail is required: the INSERT fails
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            else:  # the server's own setting (the test server runs with it off), not ours
+                assert connection.exec_driver_sql(
+                    "SELECT setting = reset_val FROM pg_settings WHERE name = 'synchronous_commit'").scalar()

@@ -45,6 +45,7 @@ def input_tag(field, widget, render_kw) -> Markup:
         if value is True:
             parts.append(name)
         elif value is not False:
+            # escape() leaves Markup as it is: its quotes are WTForms' &quot; too.
             parts.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
     return Markup(f"<input {' '.join(parts)}>")
 

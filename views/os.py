@@ -166,7 +166,7 @@ def _no_access(numero: str):
 
 def _render_order(order: ServiceOrder, form: ReplyForm, status: int = 200):
     return render_template(
-        "os/view.html", order=order, entries=order.thread(notes=False), form=form,
+        "os/view.html", order=order, entries=order.public_thread(), form=form,
         accepts_replies=order.accepts_citizen_replies(current_app.config["ALLOW_REOPEN_CLOSED"]),
     ), status
 
@@ -192,7 +192,7 @@ class OrderPage:
     __slots__ = ("id", "number", "status", "created_at", "channel", "phone", "contact_id",
                  "department_id", "subject_id", "contact", "department", "subject")
     visible_to = ServiceOrder.visible_to
-    thread = ServiceOrder.thread
+    public_thread = ServiceOrder.public_thread
     extra_fields = ServiceOrder.extra_fields
     accepts_citizen_replies = ServiceOrder.accepts_citizen_replies
     display_number = ServiceOrder.display_number

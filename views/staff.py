@@ -291,9 +291,10 @@ def _queue_statements() -> dict[str, sa.Select]:
 
 
 def _searched(params: dict, attendant: Attendant) -> tuple[dict[Status, int], list[int]]:
-    """A search's counts per status and its O.S. ids, newest activity first, from one query:
-    the matches are a few hundred at most (search.LIMIT), so they are counted, sorted and
-    cut into pages here rather than looked up twice by the database."""
+    """A search's counts per status and its O.S. ids, newest activity first, from one query,
+    counted, sorted and cut into pages here rather than looked up twice by the database.
+    Text matches are at most search.LIMIT messages and contacts; a matched contact brings
+    all of its O.S. (a few thousand for the heaviest caller: a few milliseconds here)."""
     # Status and time as stored (no enum or date parsing of every match): both sort and compare.
     status = sa.type_coerce(ServiceOrder.status, sa.String)
     updated = sa.type_coerce(ServiceOrder.updated_at, sa.String)
