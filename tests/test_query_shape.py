@@ -117,7 +117,6 @@ def test_text_search_reads_an_index_not_every_message(app, catalogue, make_order
 
     make_order(message="Pedido sobre o chassi do veículo")
     with app.app_context():
-        dialect = db.engine.dialect.name
         entries = search.orders_with_text("chassi", db.session.connection())
         contacts = search.contacts_with_text("Barbosa", db.session.connection(), "32110000")
         assert [r for r in db.session.execute(entries).scalars()] == [1]
