@@ -76,6 +76,9 @@ def format_number(number: int) -> str:
     return f"{number:0{NUMBER_DIGITS}d}"
 
 
+STATUS_LABELS = {"aberta": "Aberta", "resolvida": "Resolvida", "fechada": "Fechada"}
+
+
 class Status(str, enum.Enum):
     ABERTA = "aberta"
     RESOLVIDA = "resolvida"
@@ -83,7 +86,7 @@ class Status(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"aberta": "Aberta", "resolvida": "Resolvida", "fechada": "Fechada"}[self.value]
+        return STATUS_LABELS[self._value_]
 
 
 CHANNELS = ("Telefone", "E-mail", "Balcão", "Usuário Externo")
@@ -498,9 +501,9 @@ class ServiceOrder(db.Model):
         notes, read as plain rows (two queries; the ORM objects of a 30-entry thread cost
         more than the rest of the page)."""
         files: dict[int, list[AttachmentItem]] = {}
-        for row in read(_statements()["attachments"], {"order_id": self.id}):
+        for row in read(_statements()["attachments"], {"order_id": self.id}).all():
             files.setdefault(row.entry_id, []).append(AttachmentItem(row.id, row.original_name, row.size))
-        entries = read(_statements()["public_thread"], {"order_id": self.id})
+        entries = read(_statements()["public_thread"], {"order_id": self.id}).all()
         return [ThreadItem(*row, files.get(row.id, [])) for row in entries]
 
     def extra_fields(self) -> list[tuple[str, str]]:
