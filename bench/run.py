@@ -272,6 +272,9 @@ def seed(n: int, database_url: str, reseed: bool) -> dict:
     key = "" if path else "-" + hashlib.sha256(database_url.encode()).hexdigest()[:10]
     state = os.path.join(RESULTS, f"seed-{n}{key}.json")
     if not reseed and os.path.exists(state) and (path is None or os.path.exists(path)):
+        # Seeded by an older version of the code: its schema is brought up to date first.
+        subprocess.run([PYTHON, os.path.join(ROOT, "bench", "seed.py"), "--upgrade",
+                        "--database-url", database_url], cwd=ROOT, check=True, capture_output=True)
         with open(state) as fh:
             return json.load(fh)
     if path:

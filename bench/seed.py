@@ -60,11 +60,14 @@ def entry_count(rng: random.Random) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, required=True, help="service orders (1000 to 1000000)")
+    parser.add_argument("--count", type=int, help="service orders (1000 to 1000000)")
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--seed", type=int, default=2172)
+    parser.add_argument("--upgrade", action="store_true",
+                        help="only bring a seeded database to the current schema (bench/run does, "
+                             "before it reuses one; migrations fill what they add)")
     args = parser.parse_args()
-    if not 1000 <= args.count <= 1_000_000:
+    if not args.upgrade and not 1000 <= (args.count or 0) <= 1_000_000:
         parser.error("--count must be between 1000 and 1000000")
 
     os.environ.setdefault("APP_ENV", "development")
@@ -80,6 +83,8 @@ def main() -> None:
     started = time.monotonic()
     with app.app_context():
         upgrade(directory=os.path.join(ROOT, "migrations"))
+        if args.upgrade:
+            return
         if db.session.scalar(db.select(db.func.count(models.ServiceOrder.id))):
             sys.exit("o banco já tem O.S.: use um banco vazio")
         _seed_catalogue()
@@ -175,6 +180,10 @@ def main() -> None:
             if "order_count" in tables:
                 connection.execute(tables["order_count"].insert(), [
                     {"department_id": d, "status": s, "count": n} for (d, s), n in counts.items()])
+            if "contact_order_count" in tables:
+                connection.execute(db.text(
+                    "INSERT INTO contact_order_count (contact_id, status, count) "
+                    "SELECT contact_id, status, count(*) FROM service_order GROUP BY contact_id, status"))
             if engine.dialect.name == "postgresql":
                 for table in ("contact", "service_order", "thread_entry", "field_value"):
                     connection.execute(db.text(

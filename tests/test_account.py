@@ -350,12 +350,15 @@ def test_changing_the_email_needs_confirmation_at_the_new_address(app, client, m
 
 def test_new_email_with_os_of_its_own_brings_them_into_the_account(app, client, make_order, mailbox):
     registered(app, client, mailbox)
+    mine = make_order(email="eliane@exemplo.com.br", name="Eliane Barbosa")
     by_phone = make_order(email="trabalho@exemplo.com.br", name="Eliane (trabalho)")
     client.post("/perfil", data={"csrf_token": csrf_token(client, "/perfil"), "email": "trabalho@exemplo.com.br",
                                  "name": "Eliane Barbosa", "phone": "", "extension": ""})
     deliver(app)
     press_button(client, link_in(mailbox, "trabalho@exemplo.com.br", "/perfil/email/"))
-    assert by_phone in client.get("/os").get_data(as_text=True)
+    html = client.get("/os").get_data(as_text=True)
+    assert by_phone in html and mine in html
+    assert "O.S. (2)" in html and "Aberta (2)" in html  # the counts moved with the O.S.
 
 
 def test_new_email_of_another_account_changes_nothing_and_tells_its_owner(app, client, mailbox):

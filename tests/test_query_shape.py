@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app import db
 from conftest import csrf_token, open_in, staff_session
-from models import EntryKind, OrderCount, ServiceOrder, ThreadEntry
+from models import ContactOrderCount, EntryKind, OrderCount, ServiceOrder, ThreadEntry
 
 
 @contextlib.contextmanager
@@ -95,6 +95,12 @@ def test_kept_status_counts_match_the_orders_after_every_kind_of_change(app, cat
         kept = {(d, s): n for d, s, n in db.session.execute(
             sa.select(OrderCount.department_id, OrderCount.status, OrderCount.count)).all() if n}
         assert kept == real
+        per_contact = {(c, s.value): n for c, s, n in db.session.execute(
+            sa.select(ServiceOrder.contact_id, ServiceOrder.status, sa.func.count())
+            .group_by(ServiceOrder.contact_id, ServiceOrder.status)).all()}
+        kept_per_contact = {(c, s): n for c, s, n in db.session.execute(
+            sa.select(ContactOrderCount.contact_id, ContactOrderCount.status, ContactOrderCount.count)).all() if n}
+        assert kept_per_contact == per_contact
     html = admin.get("/atendimento/").get_data(as_text=True)
     assert "Aberta (2)" in html and "Resolvida (1)" in html and "Fechada (1)" in html
 

@@ -29,8 +29,8 @@ from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Depart
                     ThreadEntry, normalize_email, read, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
                            send_reply_to_citizen, send_status_change)
-from security import (current_attendant, is_safe_next, limit_from, sign_in_attendant,
-                      sign_out_attendant)
+from security import (SignedInAttendant, current_attendant, is_safe_next, limit_from,
+                      sign_in_attendant, sign_out_attendant)
 from tokens import TokenError, TokenExpired, read_token
 from views.fields import (Form, department_options, email_field, extension_field, name_field, options,
                           page_links, path_before, phone_field, small_int)
@@ -171,12 +171,12 @@ def sign_out():
 
 # --- Queue -----------------------------------------------------------------------------------
 
-def scope_ids(attendant: Attendant) -> list[int] | None:
+def scope_ids(attendant: SignedInAttendant) -> list[int] | None:
     """The departments an attendant works in; None means all (administrators)."""
-    return None if attendant.is_admin else [d.id for d in attendant.departments]
+    return None if attendant.is_admin else sorted(attendant.department_ids)
 
 
-def _in_scope(stmt, attendant: Attendant):
+def _in_scope(stmt, attendant: SignedInAttendant):
     ids = scope_ids(attendant)
     return stmt if ids is None else stmt.where(ServiceOrder.department_id.in_(ids))
 
@@ -227,14 +227,14 @@ def _search(query: str):
     return search.among(ServiceOrder.id, ids, dialect) if ids else sa.false()
 
 
-def _filter_values(params: dict, attendant: Attendant) -> dict:
+def _filter_values(params: dict, attendant: SignedInAttendant) -> dict:
     """The parameters of the queue's statements (see `_filtered`)."""
     return {"scope": scope_ids(attendant) or [], "department": params["departamento"],
             "subject": params["assunto"], "attendant_id": attendant.id,
             "status": None if params["status"] == "todas" else Status(params["status"])}
 
 
-def _filtered(kind: str, params: dict, attendant: Attendant, with_status: bool = True):
+def _filtered(kind: str, params: dict, attendant: SignedInAttendant, with_status: bool = True):
     """A queue statement ("ids": a page of O.S. ids; "counts": O.S. per status; "matches":
     id, status and last activity of every match) with the filters on screen, as bound
     parameters (`_filter_values`) and a search's matches."""
@@ -277,7 +277,7 @@ def _filtered_statement(kind: str, scoped: bool, department: bool, subject: bool
     return stmt
 
 
-def _status_counts(params: dict, attendant: Attendant) -> dict[Status, int]:
+def _status_counts(params: dict, attendant: SignedInAttendant) -> dict[Status, int]:
     """Counts per status for the filters on screen. Filtered only by department, they come
     from the kept totals (OrderCount); any other filter counts the matching O.S."""
     counts = {status: 0 for status in Status}
@@ -325,7 +325,7 @@ def _queue_statements() -> dict[str, sa.Select]:
     }
 
 
-def _searched(params: dict, attendant: Attendant) -> tuple[dict[Status, int], list[int]]:
+def _searched(params: dict, attendant: SignedInAttendant) -> tuple[dict[Status, int], list[int]]:
     """A search's counts per status and its O.S. ids, newest activity first, from one query,
     counted, sorted and cut into pages here rather than looked up twice by the database.
     Text matches are at most search.LIMIT messages and contacts; a matched contact brings
