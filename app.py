@@ -1,8 +1,8 @@
 """The application factory and the extension objects.
 
 `create_app()` picks the settings (config.py), binds the extensions, imports the models,
-registers the blueprints, the error pages, the command-line commands and the hook that sets
-the security headers on every response. Nothing runs at import time.
+registers the blueprints, the error pages, the command-line commands and the middleware that
+adds the security headers to every response. Nothing runs at import time.
 """
 
 from __future__ import annotations
@@ -99,14 +99,6 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind nginx: the client's address and scheme come from the proxy's headers, so the
-        # per-IP limits see citizens, not the proxy. The host never comes from a header.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)
-
     db.init_app(app)
     if from_cli or config_name != "production":
         # Flask-Migrate (and Alembic) serve `flask db ...`: production web workers stay lighter.
@@ -135,4 +127,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         sa_event.listen(db.metadata, "after_create", search.install)
     formatting.init_app(app)
     outbox.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind nginx: the client's address and scheme come from the proxy's headers, so the
+        # per-IP limits see citizens, not the proxy. The host never comes from a header.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)
     return app

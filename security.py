@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from functools import cache
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
@@ -199,21 +199,32 @@ SECURITY_HEADERS = [
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
-def set_security_headers(response):
-    # One pass over the few headers a response has (Headers.setdefault would scan them once
-    # per header: a sixth of a small page's time).
-    present = {name.lower() for name, _ in response.headers.items()}
-    wanted = SECURITY_HEADERS
-    if request.endpoint != "static":
-        # Pages carry personal data: no shared or back-forward caches keep them.
-        wanted = [*wanted, ("Cache-Control", "no-store")]
-    elif "v" in request.args and response.status_code == 200:
-        # A versioned address (views.static_url) names one content: keep it for a year.
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    if request.is_secure:
-        wanted = [*wanted, HSTS]
-    response.headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
-    return response
+class SecurityHeaders:
+    """WSGI middleware: the headers every response carries unless the view set its own (a
+    download's, say). Pages get `Cache-Control: no-store` (they carry personal data),
+    versioned static files (views.static_url) a year's cache, HTTPS responses HSTS. Added as
+    plain tuples on the way out: set through werkzeug's Headers, which checks every value,
+    they cost a tenth of a small page."""
+
+    def __init__(self, wsgi_app, static_path: str):
+        self.wsgi_app = wsgi_app
+        self.static_prefix = static_path.rstrip("/") + "/"
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            added = [header for header in SECURITY_HEADERS if header[0].lower() not in present]
+            if not environ.get("PATH_INFO", "").startswith(self.static_prefix):
+                if "cache-control" not in present:
+                    added.append(("Cache-Control", "no-store"))
+            elif status.startswith("200 ") and "v" in parse_qs(environ.get("QUERY_STRING", "")):
+                headers = [h for h in headers if h[0].lower() != "cache-control"]
+                added.append(("Cache-Control", "public, max-age=31536000, immutable"))
+            if environ.get("wsgi.url_scheme") == "https" and "strict-transport-security" not in present:
+                added.append(HSTS)
+            return start_response(status, headers + added, exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 def refuse_nul_bytes():
@@ -245,5 +256,5 @@ def init_app(app) -> None:
     app.session_interface = SignedCookieSessions()
     login_manager.unauthorized_handler(_ask_to_sign_in)
     login_manager.session_protection = "basic"
-    app.after_request(set_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, app.static_url_path)
     app.before_request(refuse_nul_bytes)

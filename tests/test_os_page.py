@@ -89,6 +89,9 @@ def test_attachments_download_as_files_only_for_whoever_may_see_the_os(app, clie
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert "guia.pdf" in response.headers["Content-Disposition"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Its own headers stand: a sandbox if a browser ever shows it, and no copy kept anywhere.
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'; sandbox"]
+    assert response.headers.getlist("Cache-Control") == ["private, no-store"]
     assert client.get(f"/os/{number}/anexos/{note_file}").status_code == 404
     other = make_order(email="joao@exemplo.com.br", name="João")
     assert client.get(f"/os/{other}/anexos/{reply_file}").status_code == 404

@@ -161,6 +161,16 @@ def test_behind_a_trusted_proxy_limits_count_each_citizen(app, tmp_path, smtp_se
     assert statuses == {"200.1.1.1": [303, 303], "200.2.2.2": [303, 303]}
 
 
+def test_https_behind_the_proxy_tells_browsers_to_stay_on_https(app, tmp_path):
+    proxied = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                         UPLOAD_DIR=str(tmp_path / "up"), TRUSTED_PROXIES=1)
+    client = proxied.test_client()
+    secure = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert secure.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "Strict-Transport-Security" not in client.get("/").headers  # plain http: nothing to pin
+
+
 def test_the_flask_command_lists_our_commands_without_settings(tmp_path):
     import os
     import subprocess

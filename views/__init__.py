@@ -28,7 +28,7 @@ def register_blueprints(app) -> None:
 
     app.jinja_env.globals["field_help"] = HELP  # macros see globals, not the page's context
     app.jinja_env.globals["page_numbers"] = page_numbers
-    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["static_url"] = static_urls(app)
     app.jinja_env.globals["fields_with_errors"] = fields_with_errors
 
 
@@ -38,19 +38,21 @@ def fields_with_errors(form) -> list:
     return [f for f in form if f.errors and f.name != "csrf_token"]
 
 
-def static_url(filename: str) -> str:
-    """The address of a file in static/, versioned by its content ("app.css?v=3f2a…"), so
-    browsers may keep it for a year (security.set_security_headers) and still get a new
-    version the moment it changes. Worked out once per process, or on every page in
-    development, where files are being edited."""
-    from flask import current_app, url_for
+def static_urls(app):
+    """`static_url(filename)`: the address of a file in static/, versioned by its content
+    ("app.css?v=3f2a…"), so browsers may keep it for a year (security.SecurityHeaders) and
+    still get a new version the moment it changes. Worked out once per process, or on every
+    page in development, where files are being edited."""
+    urls: dict[str, str] = {}
 
-    urls = current_app.extensions.setdefault("static_urls", {})
-    url = urls.get(filename)
-    if url is None or current_app.config["TEMPLATES_AUTO_RELOAD"]:
-        version = hashlib.sha256(Path(current_app.static_folder, filename).read_bytes()).hexdigest()[:12]
-        url = urls[filename] = url_for("static", filename=filename, v=version)
-    return url
+    def static_url(filename: str) -> str:
+        url = urls.get(filename)
+        if url is None or app.config["TEMPLATES_AUTO_RELOAD"]:
+            version = hashlib.sha256(Path(app.static_folder, filename).read_bytes()).hexdigest()[:12]
+            url = urls[filename] = app.url_for("static", filename=filename, v=version)
+        return url
+
+    return static_url
 
 
 def page_numbers(page: int, pages: int) -> list[int | None]:

@@ -359,7 +359,7 @@ def queue():
         ids = read(_filtered("ids", params, attendant), {
             **_filter_values(params, attendant), "limit": PER_PAGE, "offset": (page - 1) * PER_PAGE,
         }).scalars().all()
-    rows = {row.id: row for row in read(_queue_statements()["rows"], {"ids": ids})} if ids else {}
+    rows = {row.id: row for row in read(_queue_statements()["rows"], {"ids": ids}).all()} if ids else {}
     now = utcnow()
     items = [(rows[i], is_overdue(rows[i].status, rows[i].awaiting_reply_since, rows[i].response_hours, now))
              for i in ids if i in rows]
