@@ -123,12 +123,14 @@ def test_text_search_reads_an_index_not_every_message(app, catalogue, make_order
 
     make_order(message="Pedido sobre o chassi do veículo")
     with app.app_context():
-        entries = search.orders_with_text("chassi", db.session.connection())
-        contacts = search.contacts_with_text("Barbosa", db.session.connection(), "32110000")
-        assert [r for r in db.session.execute(entries).scalars()] == [1]
-        assert len(db.session.execute(contacts).scalars().all()) == 1
-    for query, index in ((entries, ("thread_entry_fts", "ix_thread_entry_body_trgm")),
-                         (contacts, ("contact_fts", "ix_contact_name_trgm"))):
+        queries = []
+        for key, values in (search.orders_with_text("chassi", db.session.connection()),
+                            search.contacts_with_text("Barbosa", db.session.connection(), "32110000")):
+            query = search.statement(key).params(values)
+            queries.append(query)
+            assert len(db.session.execute(query).scalars().all()) == 1
+    for query, index in zip(queries, (("thread_entry_fts", "ix_thread_entry_body_trgm"),
+                                      ("contact_fts", "ix_contact_name_trgm"))):
         text = plan(app, query)
         assert any(name in text for name in index), text
         if "VIRTUAL TABLE" not in text:

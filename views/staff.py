@@ -13,7 +13,7 @@ from datetime import timedelta
 from functools import cache
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -196,35 +196,51 @@ def _queue_params() -> dict:
             "assunto": number("assunto"), "q": args.get("q", "").strip()[:100], "pagina": max(page, 1)}
 
 
-def _search(query: str):
-    """Number, e-mail, name, phone, RENAVAM, PLACA, CPF/CNPJ or words of the messages,
-    each looked up in its own index and joined into one set of O.S. ids."""
-    dialect = db.engine.dialect.name
+def _search(query: str) -> list[int]:
+    """The O.S. ids a search finds: by number, e-mail, name, phone, RENAVAM, PLACA, CPF/CNPJ
+    or words of the messages, each looked up in its own index, in one statement kept per
+    combination of the ways the text can be read."""
+    connection = db.session.connection()
     digits = "".join(c for c in query if c.isascii() and c.isdigit())
-    matches = []
+    keys, values = [], {}
     number = ServiceOrder.parse_number(query)
     if number is not None:
-        matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.number == number))
+        keys.append("number")
+        values["number"] = number
     for kind in (FieldKind.RENAVAM, FieldKind.PLACA, FieldKind.CPF_CNPJ):
         try:
-            value = fieldtypes.normalize(kind, query)
+            values[f"field_{kind.value}"] = fieldtypes.normalize(kind, query)
         except fieldtypes.FieldError:
             continue
-        fields = sa.select(SubjectField.id).where(SubjectField.kind == kind)
-        matches.append(sa.select(FieldValue.service_order_id)
-                       .where(FieldValue.field_id.in_(fields), FieldValue.value == value))
+        keys.append(kind.value)
     if len(query) >= search.MIN_LENGTH:
         text = normalize_email(query) if "@" in query else query
-        contacts = search.contacts_with_text(text, db.session.connection(), digits)
-        matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.contact_id.in_(contacts)))
-        if "@" not in query:
-            matches.append(search.orders_with_text(query, db.session.connection()))
-    if not matches:
-        return sa.false()
-    # Fetched first and passed as one parameter: the database then looks up each match by
-    # its primary key, whatever other filter the queue has.
-    ids = read(sa.union(*matches)).scalars().all()
-    return search.among(ServiceOrder.id, ids, dialect) if ids else sa.false()
+        key, found = search.contacts_with_text(text, connection, digits)
+        keys.append(f"contacts {key}")
+        values.update(found)
+        messages = None if "@" in query else search.orders_with_text(query, connection)
+        if messages is not None:
+            keys.append(f"messages {messages[0]}")
+            values.update(messages[1])
+    return read(_search_statement(tuple(keys)), values).scalars().all() if keys else []
+
+
+@cache
+def _search_statement(keys: tuple[str, ...]) -> sa.CompoundSelect:
+    matches = []
+    for key in keys:
+        if key == "number":
+            matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.number == sa.bindparam("number")))
+        elif key.startswith("contacts "):
+            contacts = search.statement(key.removeprefix("contacts "))
+            matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.contact_id.in_(contacts)))
+        elif key.startswith("messages "):
+            matches.append(search.statement(key.removeprefix("messages ")))
+        else:  # a field kind
+            fields = sa.select(SubjectField.id).where(SubjectField.kind == FieldKind(key))
+            matches.append(sa.select(FieldValue.service_order_id).where(
+                FieldValue.field_id.in_(fields), FieldValue.value == sa.bindparam(f"field_{key}")))
+    return sa.union(*matches)
 
 
 def _filter_values(params: dict, attendant: SignedInAttendant) -> dict:
@@ -234,23 +250,20 @@ def _filter_values(params: dict, attendant: SignedInAttendant) -> dict:
             "status": None if params["status"] == "todas" else Status(params["status"])}
 
 
-def _filtered(kind: str, params: dict, attendant: SignedInAttendant, with_status: bool = True):
+def _filtered(kind: str, params: dict, attendant: SignedInAttendant, with_status: bool = True,
+              searched: bool = False):
     """A queue statement ("ids": a page of O.S. ids; "counts": O.S. per status; "matches":
-    id, status and last activity of every match) with the filters on screen, as bound
-    parameters (`_filter_values`) and a search's matches."""
-    stmt = _filtered_statement(kind, scope_ids(attendant) is not None, bool(params["departamento"]),
+    id, status and last activity of the O.S. a search found, passed as `search_ids`) with the
+    filters on screen as bound parameters (`_filter_values`)."""
+    return _filtered_statement(kind, scope_ids(attendant) is not None, bool(params["departamento"]),
                                bool(params["assunto"]), params["responsavel"],
-                               with_status and params["status"] != "todas")
-    if params["q"]:
-        if "search" not in g:
-            g.search = _search(params["q"])
-        stmt = stmt.where(g.search)
-    return stmt
+                               with_status and params["status"] != "todas",
+                               db.engine.dialect.name if searched else None)
 
 
 @cache
 def _filtered_statement(kind: str, scoped: bool, department: bool, subject: bool, assignee: str,
-                        with_status: bool) -> sa.Select:
+                        with_status: bool, searched_on: str | None) -> sa.Select:
     # Built once per combination of filters: building a statement and its cache key on every
     # request cost a tenth of the queue.
     if kind == "ids":
@@ -274,6 +287,9 @@ def _filtered_statement(kind: str, scoped: bool, department: bool, subject: bool
         stmt = stmt.where(ServiceOrder.assignee_id.is_(None))
     if with_status:
         stmt = stmt.where(ServiceOrder.status == sa.bindparam("status"))
+    if searched_on:
+        # The search's O.S. as one parameter: the database looks each up by its primary key.
+        stmt = stmt.where(search.among(ServiceOrder.id, "search_ids", searched_on))
     return stmt
 
 
@@ -330,8 +346,10 @@ def _searched(params: dict, attendant: SignedInAttendant) -> tuple[dict[Status, 
     counted, sorted and cut into pages here rather than looked up twice by the database.
     Text matches are at most search.LIMIT messages and contacts; a matched contact brings
     all of its O.S. (a few thousand for the heaviest caller: a few milliseconds here)."""
-    found = read(_filtered("matches", params, attendant, with_status=False),
-                 _filter_values(params, attendant)).all()
+    ids = _search(params["q"])
+    found = read(_filtered("matches", params, attendant, with_status=False, searched=True), {
+        **_filter_values(params, attendant), "search_ids": search.id_list(ids, db.engine.dialect.name),
+    }).all() if ids else []
     by_value = {s.value: 0 for s in Status}
     for _, value, _ in found:
         by_value[value] += 1  # counted by the stored text: Status(value) per match cost more
