@@ -143,19 +143,24 @@ def _statements() -> dict[str, sa.Select]:
     }
 
 
-def _conditions(kind: str) -> tuple[sa.Column, list]:
-    """PostgreSQL: the id column and the ILIKEs (answered by trigram indexes) of a kind."""
-    from models import Contact, ThreadEntry
-
+def _conditions(kind: str, columns) -> list:
+    """PostgreSQL: the ILIKEs (answered by trigram indexes) of a kind, on `columns` (its
+    table's, or a subquery's)."""
     def like(column, parameter, operator="ilike"):
         return getattr(column, operator)(sa.bindparam(parameter, type_=sa.String), escape="\\")
 
     if kind == "messages":
-        return ThreadEntry.id, [like(ThreadEntry.body_text, "message_pattern")]
-    conditions = [like(Contact.name, "contact_pattern"), like(Contact.email, "contact_pattern")]
+        return [like(columns.body_text, "message_pattern")]
+    conditions = [like(columns.name, "contact_pattern"), like(columns.email, "contact_pattern")]
     if kind == "contacts-phone":
-        conditions.append(like(Contact.phone_digits, "phone_pattern", "like"))
-    return Contact.id, conditions
+        conditions.append(like(columns.phone_digits, "phone_pattern", "like"))
+    return conditions
+
+
+def _table(kind: str) -> sa.Table:
+    from models import Contact, ThreadEntry
+
+    return ThreadEntry.__table__ if kind == "messages" else Contact.__table__
 
 
 def among(column, parameter: str, dialect: str):
@@ -200,17 +205,24 @@ def _newest_statements(key: str) -> sa.Select:
     from models import ThreadEntry
 
     kind, _, way = key.partition(":")
-    id_column, conditions = _conditions(kind)
+    table = _table(kind)
+    limit = sa.bindparam("limit", type_=sa.Integer)
     if way == "window":
-        newest = sa.select(sa.func.max(id_column)).scalar_subquery()
-        return (sa.select(id_column).where(sa.or_(*conditions), id_column > newest - WINDOW)
-                .order_by(id_column.desc()).limit(sa.bindparam("limit", type_=sa.Integer)))
+        # The newest rows first, in a subquery the conditions cannot enter: asked for "id
+        # above the newest minus WINDOW" beside an ILIKE, PostgreSQL read every match of a
+        # rare word from the trigram index and then dropped the old ones (31 ms at a million
+        # O.S.; this way 7).
+        searched = [table.c[name] for name in ("body_text",) if kind == "messages"] or \
+            [table.c.name, table.c.email, table.c.phone_digits]
+        newest = sa.select(table.c.id, *searched).order_by(table.c.id.desc()).limit(WINDOW).subquery("newest")
+        return (sa.select(newest.c.id).where(sa.or_(*_conditions(kind, newest.c)))
+                .order_by(newest.c.id.desc()).limit(limit))
     if way == "recent":
-        ids = sa.select(id_column).where(among(id_column, _ids_parameter(kind), "postgresql"))
+        ids = sa.select(table.c.id).where(among(table.c.id, _ids_parameter(kind), "postgresql"))
     else:
-        found = sa.union(*(sa.select(id_column).where(condition) for condition in conditions))
+        found = sa.union(*(sa.select(table.c.id).where(condition) for condition in _conditions(kind, table.c)))
         matches = found.cte(f"{kind.split('-')[0]}_found").prefix_with("MATERIALIZED")
-        ids = sa.select(matches.c[0]).order_by(matches.c[0].desc()).limit(sa.bindparam("limit", type_=sa.Integer))
+        ids = sa.select(matches.c[0]).order_by(matches.c[0].desc()).limit(limit)
     if kind == "messages":
         return sa.select(ThreadEntry.service_order_id).where(ThreadEntry.id.in_(ids))
     return ids
