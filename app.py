@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask
-from flask.globals import _cv_request
+from flask import Flask, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -59,14 +58,16 @@ class OfficeApp(Flask):
             return super().ensure_sync(func)
 
     def url_for(self, endpoint, /, *, _anchor=None, _method=None, _scheme=None, _external=None, **values):
-        ctx = _cv_request.get(None)
-        if values or _anchor or _method or _scheme or _external or ctx is None or endpoint[:1] == ".":
+        if values or _anchor or _method or _scheme or _external or endpoint[:1] == "." \
+                or not has_request_context():
             return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
                                    _external=_external, **values)
-        key = (endpoint, ctx.request.script_root)
+        key = (endpoint, request.script_root)  # the app may be mounted under a path prefix
         url = self._plain_urls.get(key)
         if url is None:
-            url = self._plain_urls[key] = super().url_for(endpoint)
+            url = super().url_for(endpoint)
+            if len(self._plain_urls) < 1000:
+                self._plain_urls[key] = url
         return url
 
 

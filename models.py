@@ -368,15 +368,17 @@ class ServiceOrder(db.Model):
         sa.Index("ix_service_order_updated", "updated_at"),
     )
 
+    # active_history: the kept counts (OrderCount, ContactOrderCount) need the old value of
+    # these even when it was not loaded before the change.
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
-    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id"))
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id"), active_history=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subject.id"))
-    department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"))
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"), active_history=True)
     assignee_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("attendant.id"), index=True)
     status: Mapped[Status] = mapped_column(
         sa.Enum(Status, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
-        default=Status.ABERTA,
+        default=Status.ABERTA, active_history=True,
     )
     channel: Mapped[str] = mapped_column(sa.String(40), default="Usuário Externo")
     phone: Mapped[Optional[str]] = mapped_column(sa.String(40))  # the phone given for this O.S.

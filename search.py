@@ -56,7 +56,7 @@ MIN_LENGTH = 3  # trigrams: shorter text cannot use the index
 # rare one does, and the queue says when a search was cut.
 LIMIT = 200
 # PostgreSQL: how many of the newest messages (or contacts) are read for a search before the
-# trigram index is asked (see _newest).
+# trigram index is asked (see _newest). Part of a statement built once per process.
 WINDOW = 20 * LIMIT
 
 

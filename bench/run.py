@@ -273,8 +273,10 @@ def seed(n: int, database_url: str, reseed: bool) -> dict:
     state = os.path.join(RESULTS, f"seed-{n}{key}.json")
     if not reseed and os.path.exists(state) and (path is None or os.path.exists(path)):
         # Seeded by an older version of the code: its schema is brought up to date first.
-        subprocess.run([PYTHON, os.path.join(ROOT, "bench", "seed.py"), "--upgrade",
-                        "--database-url", database_url], cwd=ROOT, check=True, capture_output=True)
+        upgraded = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "seed.py"), "--upgrade",
+                                   "--database-url", database_url], cwd=ROOT, capture_output=True, text=True)
+        if upgraded.returncode:
+            sys.exit(f"não foi possível atualizar o esquema de {database_url}:\n{upgraded.stderr}")
         with open(state) as fh:
             return json.load(fh)
     if path:

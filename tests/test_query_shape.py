@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app import db
 from conftest import csrf_token, open_in, staff_session
-from models import ContactOrderCount, EntryKind, OrderCount, ServiceOrder, ThreadEntry
+from models import ContactOrderCount, EntryKind, OrderCount, ServiceOrder, Status, ThreadEntry
 
 
 @contextlib.contextmanager
@@ -88,6 +88,15 @@ def test_kept_status_counts_match_the_orders_after_every_kind_of_change(app, cat
 
         arrecadacao = db.session.scalar(sa.select(Department.id).where(Department.name == "Arrecadação"))
     update(admin, numbers[2], department=str(arrecadacao), status="resolvida")
+    make_order(email="outra@exemplo.com.br", name="Outra Pessoa")
+    with app.app_context():
+        from models import Contact
+
+        moved = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(numbers[3])))
+        db.session.expire(moved)  # nothing loaded before the change: the counts still see the old values
+        moved.contact_id = db.session.scalar(sa.select(Contact.id).where(Contact.email == "outra@exemplo.com.br"))
+        moved.status = Status.RESOLVIDA
+        db.session.commit()
     with app.app_context():
         real = {(d, s.value): n for d, s, n in db.session.execute(
             sa.select(ServiceOrder.department_id, ServiceOrder.status, sa.func.count())
@@ -102,7 +111,7 @@ def test_kept_status_counts_match_the_orders_after_every_kind_of_change(app, cat
             sa.select(ContactOrderCount.contact_id, ContactOrderCount.status, ContactOrderCount.count)).all() if n}
         assert kept_per_contact == per_contact
     html = admin.get("/atendimento/").get_data(as_text=True)
-    assert "Aberta (2)" in html and "Resolvida (1)" in html and "Fechada (1)" in html
+    assert "Aberta (2)" in html and "Resolvida (2)" in html and "Fechada (1)" in html
 
 
 def plan(app, query):

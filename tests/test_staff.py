@@ -135,6 +135,19 @@ def test_the_queue_shows_the_attendants_departments_newest_activity_first(app, m
     assert all(n in everything for n in (first, refund, latest))
 
 
+def test_a_search_finds_only_the_attendants_departments(app, marcos, admin, make_order):
+    # The same caller, words and RENAVAM in an O.S. of Atendimento and one of Arrecadação.
+    mine = make_order(subject="Outros assuntos", message="Dúvida sobre o chassi do veículo.")
+    theirs = make_order(subject="IPVA - Restituição", message="Restituição: chassi do veículo.",
+                        field_values={"RENAVAM": "01234567897"})
+    for query in ("chassi", "Barbosa", "eliane@exemplo.com.br", "01234567897", theirs):
+        html = marcos.get(f"/atendimento/?status=todas&q={query}").get_data(as_text=True)
+        assert f">{theirs}<" not in html, query
+    assert f">{mine}<" in marcos.get("/atendimento/?status=todas&q=chassi").get_data(as_text=True)
+    everything = admin.get("/atendimento/?status=todas&q=chassi").get_data(as_text=True)
+    assert f">{mine}<" in everything and f">{theirs}<" in everything
+
+
 def test_the_queue_marks_unanswered_and_overdue_os(app, marcos, make_order):
     waiting = make_order()
     late = make_order()

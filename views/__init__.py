@@ -3,6 +3,8 @@
 import hashlib
 from pathlib import Path  # not `import os`: the views.os module takes that name here
 
+from flask import request
+
 
 def register_blueprints(app) -> None:
     from models import OfficeSetting
@@ -43,13 +45,14 @@ def static_urls(app):
     ("app.css?v=3f2a…"), so browsers may keep it for a year (security.SecurityHeaders) and
     still get a new version the moment it changes. Worked out once per process, or on every
     page in development, where files are being edited."""
-    urls: dict[str, str] = {}
+    urls: dict[tuple[str, str], str] = {}
 
     def static_url(filename: str) -> str:
-        url = urls.get(filename)
+        key = (filename, request.script_root)  # the app may be mounted under a path prefix
+        url = urls.get(key)
         if url is None or app.config["TEMPLATES_AUTO_RELOAD"]:
             version = hashlib.sha256(Path(app.static_folder, filename).read_bytes()).hexdigest()[:12]
-            url = urls[filename] = app.url_for("static", filename=filename, v=version)
+            url = urls[key] = app.url_for("static", filename=filename, v=version)
         return url
 
     return static_url
