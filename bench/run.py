@@ -318,6 +318,7 @@ def main() -> None:
         port = free_port()
         env = environment(database_url, port, secret)
         targets = prepare_targets(env, summary)
+        marks = write_marks(database_url)
         server = start_gunicorn("app:create_app()", env, port, args.workers)
         results = {}
         try:
@@ -330,6 +331,7 @@ def main() -> None:
             memory[n] = worker_peak_mb(server)
         finally:
             stop(server)
+            remove_written(database_url, marks)
         bare_port = free_port()
         bare = start_gunicorn("bench.hello:create_app()", environment(database_url, bare_port, secret),
                               bare_port, args.workers)
@@ -345,6 +347,34 @@ def main() -> None:
         print_ratio(sizes[0], sizes[-1], report)
     with open(os.path.join(RESULTS, "last-run.json"), "w") as fh:
         json.dump({str(n): {k: vars(v) for k, v in r.items()} for n, r in report.items()}, fh, indent=1)
+
+
+# What the measured pages write: replies, mail requests and the mail they queue.
+WRITTEN = ("outbox_message", "mail_request", "thread_entry")
+
+
+def write_marks(database_url: str) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        marks = {table: connection.execute(sa.text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
+                 for table in WRITTEN}
+    engine.dispose()
+    return marks
+
+
+def remove_written(database_url: str, marks: dict[str, int]) -> None:
+    """Deletes what the run wrote, so every run measures the same database: thousands of
+    identical benchmark replies would otherwise become the newest messages, the ones a
+    search reads first."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        for table, mark in marks.items():
+            connection.execute(sa.text(f"DELETE FROM {table} WHERE id > :mark"), {"mark": mark})
+    engine.dispose()
 
 
 def print_size(n: int, results: dict[str, Result], peak_mb: float, args) -> None:
