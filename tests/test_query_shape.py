@@ -98,18 +98,13 @@ def test_kept_status_counts_match_the_orders_after_every_kind_of_change(app, cat
         moved.status = Status.RESOLVIDA
         db.session.commit()
     with app.app_context():
-        real = {(d, s.value): n for d, s, n in db.session.execute(
-            sa.select(ServiceOrder.department_id, ServiceOrder.status, sa.func.count())
-            .group_by(ServiceOrder.department_id, ServiceOrder.status)).all()}
-        kept = {(d, s): n for d, s, n in db.session.execute(
-            sa.select(OrderCount.department_id, OrderCount.status, OrderCount.count)).all() if n}
-        assert kept == real
-        per_contact = {(c, s.value): n for c, s, n in db.session.execute(
-            sa.select(ServiceOrder.contact_id, ServiceOrder.status, sa.func.count())
-            .group_by(ServiceOrder.contact_id, ServiceOrder.status)).all()}
-        kept_per_contact = {(c, s): n for c, s, n in db.session.execute(
-            sa.select(ContactOrderCount.contact_id, ContactOrderCount.status, ContactOrderCount.count)).all() if n}
-        assert kept_per_contact == per_contact
+        for counts, key in ((OrderCount, "department_id"), (ContactOrderCount, "contact_id")):
+            real = {(k, s.value): n for k, s, n in db.session.execute(
+                sa.select(getattr(ServiceOrder, key), ServiceOrder.status, sa.func.count())
+                .group_by(getattr(ServiceOrder, key), ServiceOrder.status)).all()}
+            kept = {(k, s): n for k, s, n in db.session.execute(
+                sa.select(getattr(counts, key), counts.status, counts.count)).all() if n}
+            assert kept == real, counts.__name__
     html = admin.get("/atendimento/").get_data(as_text=True)
     assert "Aberta (2)" in html and "Resolvida (2)" in html and "Fechada (1)" in html
 
