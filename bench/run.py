@@ -11,7 +11,8 @@ separate process; then does the same for a bare "hello" Flask app under the same
 settings. Prints requests per second, p50 and p99 latency, errors, the ratio to the bare app
 and the workers' peak memory, and at the end the p50 ratio between the sizes. Rate limits
 are switched off for the run (they would answer 429 to a load test); everything else is the
-production configuration. The mail worker is not started: pages only write the outbox.
+production configuration. The mail worker is not started: pages only write the outbox. What
+the measured POSTs wrote (replies, mail requests, queued mail) is deleted after each size.
 """
 
 from __future__ import annotations
