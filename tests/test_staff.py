@@ -191,6 +191,24 @@ def test_a_search_shows_the_newest_matches_of_a_whole_word_or_of_a_word_start(ap
     assert f">{verb}<" in start and f">{newer}<" in start and f">{oldest}<" not in start
 
 
+def test_a_search_for_a_word_few_new_messages_have_still_shows_its_newest_matches(app, marcos, make_order,
+                                                                               monkeypatch):
+    import search
+
+    # As if the newest 3 messages held the word once and LIMIT were 2: on PostgreSQL the search
+    # reads a wider window of new messages instead of every match in the index.
+    monkeypatch.setattr(search, "LIMIT", 2)
+    monkeypatch.setattr(search, "WINDOW", 3)
+    oldest, older = (make_order(message="Pergunta sobre o chassi.") for _ in range(2))
+    for _ in range(5):
+        make_order(message="Outro assunto qualquer.")
+    newest = make_order(message="Mais uma do chassi.")
+    for _ in range(2):
+        make_order(message="Outro assunto qualquer.")
+    html = marcos.get("/atendimento/?status=todas&q=chassi").get_data(as_text=True)
+    assert f">{newest}<" in html and f">{older}<" in html and f">{oldest}<" not in html
+
+
 def test_the_queue_filters_by_status_assignee_and_subject(app, marcos, make_order):
     mine = make_order()
     nobodys = make_order()
