@@ -251,6 +251,10 @@ def test_list_paginates_sorts_and_survives_odd_parameters(app, client, make_orde
     assert "Mostrando 41 - 45 de 45 O.S." in third
     ascending = client.get("/os?ordem=menor-numero").get_data(as_text=True)
     assert ascending.index(numbers[0]) < ascending.index(numbers[1])
+    # The column headings sort, keeping the filters and going back to page 1.
+    filtered = client.get("/os?status=aberta&pagina=2").get_data(as_text=True)
+    assert 'href="/os?status=aberta&amp;ordem=maior-numero"' in filtered
+    assert 'href="/os?status=aberta&amp;ordem=antigas"' in filtered
     assert numbers[-1] not in ascending
     for query in ("pagina=999", "pagina=-1", "pagina=abc", "ordem=drop", "ordem=", "status=zzz",
                   "q=%25%27%22", "q=" + "9" * 300, "pagina=99999999999999999999"):

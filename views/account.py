@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from functools import cache
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import (Blueprint, current_app, flash, g, has_request_context, redirect,
@@ -275,10 +274,12 @@ def orders():
     page = min(params["pagina"], pages)
     items = read(stmt, {**values, "limit": PER_PAGE, "offset": (page - 1) * PER_PAGE}).all()
     first = (page - 1) * PER_PAGE + 1 if items else 0
+    path = url_for("account.orders")
     return render_template(
         "account/orders.html", items=items, counts=counts, params=params, total=total,
         page=page, pages=pages, first=first, last=first + len(items) - 1 if items else 0,
-        list_url=_list_url, sorts=SORTS, page_url=page_links(url_for("account.orders"), params, LIST_DEFAULTS),
+        sort_url=lambda ordem: page_links(path, {**params, "ordem": ordem}, LIST_DEFAULTS)(1),
+        sorts=SORTS, page_url=page_links(path, params, LIST_DEFAULTS),
         order_path=path_before("os.view", "numero"),
     )
 
@@ -313,12 +314,6 @@ def _count_statement(with_status: bool, by_number: bool) -> sa.Select:
 
 
 LIST_DEFAULTS = {"status": "", "ordem": "recentes", "pagina": 1, "q": ""}
-
-
-def _list_url(params: dict, **changes) -> str:
-    merged = {**params, **changes}
-    query = {k: v for k, v in merged.items() if v != LIST_DEFAULTS[k]}
-    return url_for("account.orders") + ("?" + urlencode(query) if query else "")
 
 
 # --- Perfil ----------------------------------------------------------------------------------
