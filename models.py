@@ -729,13 +729,13 @@ class OfficeSetting(db.Model):
         office = {key: config[name] for key, name in cls.KEYS.items()}
         try:
             office.update({row.key: row.value for row in db.session.scalars(sa.select(cls))})
-            read = True
+            stored = True
         except sa.exc.SQLAlchemyError:
             # Error pages still render when the database is down (with the defaults, uncached).
             db.session.rollback()
-            read = False
+            stored = False
         office["email_list"] = [e.strip() for e in office["emails"].split(",") if e.strip()]
-        if read:
+        if stored:
             current_app.extensions["office_settings"] = (now + cls.TTL, office)
         return office
 
