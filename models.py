@@ -328,8 +328,14 @@ class Attendant(db.Model):
         secondary=attendant_departments, back_populates="attendants"
     )
 
+    @property
+    def department_ids(self) -> frozenset[int]:
+        return frozenset(d.id for d in self.departments)
+
     def serves(self, department_id: int) -> bool:
-        return self.is_admin or any(d.id == department_id for d in self.departments)
+        """Administrators serve every department, others their own (the console's
+        security.SignedInAttendant borrows this rule)."""
+        return self.is_admin or department_id in self.department_ids
 
 
 class NumberSequence(db.Model):

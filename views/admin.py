@@ -488,8 +488,7 @@ def _attendant_page(attendant: Attendant | None):
         if attendant is None:
             form = AttendantForm(formdata=None)
         else:
-            form = AttendantForm(formdata=None, obj=attendant,
-                                 department_ids=[d.id for d in attendant.departments])
+            form = AttendantForm(formdata=None, obj=attendant)
         return _attendant_form(form, attendant)
     form = AttendantForm()
     form.department_ids.choices = department_options()
