@@ -356,6 +356,11 @@ def test_attendant_create_with_departments(app, admin):
             sa.select(Attendant).where(Attendant.email == "eliane.souza@exemplo.gov.br"))
         assert sorted(d.name for d in created.departments) == ["Arrecadação", "Fiscalização"]
         assert created.active and not created.is_admin
+        created_id = created.id
+    # Opened again, the form has their departments checked, and only those.
+    checked = re.findall(r'<input checked id="department_ids-\d" name="department_ids" type="checkbox" '
+                         r'value="(\d+)">', html_of(admin.get(f"/atendimento/admin/atendentes/{created_id}")))
+    assert sorted(map(int, checked)) == sorted(departments.values())
 
 
 def test_attendant_duplicate_email_is_refused_and_the_form_kept(app, admin):
