@@ -79,7 +79,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
-    from config import CONFIGS, INSTANCE_DIR
+    from config import CONFIGS, INSTANCE_DIR, engine_options
 
     # Production unless told otherwise, except under the `flask` command (which sets
     # FLASK_RUN_FROM_CLI), whose default is development, like `.flaskenv` says.
@@ -93,6 +93,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(config_class.environment())
     app.config.update(overrides)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     config_class.check(app)
     os.makedirs(app.instance_path, exist_ok=True)
     os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
@@ -111,7 +112,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    import models  # noqa: F401  (registers the tables on db.metadata)
+    import models  # registers the tables on db.metadata
     import search
     import outbox
     import security
@@ -120,6 +121,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from views.errors import register_error_handlers
     import formatting
 
+    with app.app_context():
+        models.begin_before_writes(db.engine)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)

@@ -26,6 +26,15 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def engine_options(database_url: str) -> dict:
+    """SQLite needs nothing. A PostgreSQL server across the network may drop idle
+    connections (so each is checked before use), and its engine runs in autocommit:
+    models.begin_before_writes opens a transaction before the first write."""
+    if database_url.startswith("sqlite"):
+        return {}
+    return {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}
+
+
 class Config:
     """Defaults. `environment()` reads the environment when the app is created, so a
     process (or a test) that sets a variable before `create_app()` is always obeyed."""
@@ -49,8 +58,6 @@ class Config:
         return {
             "SECRET_KEY": env("SECRET_KEY", DEV_SECRET_KEY),
             "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'os.db'}"),
-            # A server across the network may drop idle connections; a SQLite file cannot.
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not env("DATABASE_URL", "sqlite").startswith("sqlite")},
             "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             # Outbound mail, with Flask-Mail's names.
             "MAIL_SERVER": env("MAIL_SERVER") or None,

@@ -10,9 +10,10 @@ Who may see an O.S. is decided here, in `ServiceOrder.visible_to`, and nowhere e
 from __future__ import annotations
 
 import enum
+import re
 import time
 from datetime import datetime, timezone
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple, Optional
 
 import sqlalchemy as sa
@@ -65,6 +66,40 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         # Every commit waits for the disk (notifications.request_mail is the one exception).
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+
+
+def begin_before_writes(engine: Engine) -> None:
+    """PostgreSQL: a request that only reads opens no transaction; the first statement
+    that writes or locks opens one, and the session's commit or rollback ends it.
+
+    The engine runs in autocommit (config.py), so psycopg sends no BEGIN of its own. This
+    hook sends it before anything but a plain SELECT, so every write, lock and savepoint is
+    inside a transaction, as before. Reads outside one lose nothing: at READ COMMITTED each
+    statement sees its own snapshot anyway. What it saves, per page: the BEGIN and ROLLBACK
+    round trips, and psycopg's prepared statements, which it drops at every ROLLBACK, so a
+    page's queries were parsed and planned again on every request."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def begin(conn, cursor, statement, parameters, context, executemany):
+        if cursor.connection.info.transaction_status == IDLE and not _only_reads(statement):
+            cursor.execute("BEGIN")
+
+
+IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
+
+
+@lru_cache(maxsize=4096)
+def _only_reads(statement: str) -> bool:
+    """A SELECT (or WITH … SELECT) that neither locks rows nor changes any."""
+    return bool(_READ.match(statement)) and not _WRITE_OR_LOCK.search(statement)
+
+
+_READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+# FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE lock; nextval and advisory locks
+# change state. A word in a literal only costs a needless BEGIN.
+_WRITE_OR_LOCK = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|SHARE|nextval|setval|pg_advisory\w*)\b", re.IGNORECASE)
 
 
 def normalize_email(address: str) -> str:

@@ -4,6 +4,7 @@ indexes. (Timings live in bench/, not here.)"""
 
 import contextlib
 
+import pytest
 import sqlalchemy as sa
 
 from app import db
@@ -185,3 +186,67 @@ def test_a_citizens_search_by_subject_is_counted_from_an_index_alone(app, catalo
                 assert "COVERING INDEX ix_service_order_contact_subject" in text, text
             else:  # on a table this small PostgreSQL may pick either index on the contact
                 assert "Index" in text and "Seq Scan" not in text, text
+
+
+# --- Transactions: a page that only reads opens none; a change is still all or nothing ---
+
+def test_a_change_is_all_or_nothing_and_unseen_by_others_until_committed(app, make_order):
+    """On PostgreSQL the engine runs in autocommit and a transaction opens at the first write
+    (models.begin_before_writes): without that, each statement here would commit alone."""
+    number = make_order()
+    with app.app_context():
+        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
+        order.status = Status.RESOLVIDA
+        db.session.add(ThreadEntry(service_order_id=order.id, kind=EntryKind.REPLY, author_name="X",
+                                   body_html="<p>Rascunho que não vale</p>"))
+        db.session.flush()
+        drafts = sa.select(sa.func.count()).where(ThreadEntry.body_html.contains("Rascunho"))
+        status = sa.select(ServiceOrder.status).where(ServiceOrder.id == order.id)
+        with db.engine.connect() as other:
+            assert other.scalar(drafts) == 0 and other.scalar(status) == Status.ABERTA
+        db.session.rollback()
+        assert db.session.scalar(drafts) == 0 and db.session.scalar(status) == Status.ABERTA
+
+
+def test_on_postgresql_a_page_that_only_reads_runs_outside_a_transaction_with_prepared_statements(
+        app, client, make_order):
+    """No BEGIN and ROLLBACK round trips, and psycopg keeps the page's statements prepared:
+    it drops them all at every ROLLBACK, which ended every request before."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: SQLite has no round trips and no prepared statements")
+        engine = db.engine
+    number = make_order()
+    open_in(app, client, number)
+    states = []
+
+    def state(conn, cursor, statement, parameters, context, executemany):
+        states.append(cursor.connection.info.transaction_status.name)
+
+    sa.event.listen(engine, "before_cursor_execute", state)
+    try:
+        for _ in range(7):  # psycopg prepares a statement on its 6th run
+            assert client.get(f"/os/{number}").status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", state)
+    assert states and set(states) == {"IDLE"}
+    with app.app_context():  # the same pooled connection the pages used
+        prepared = db.session.scalars(sa.text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any("FROM thread_entry" in text for text in prepared), prepared
+
+
+def test_on_postgresql_a_worker_keeps_the_mail_requests_it_took_locked_until_it_commits(app):
+    from models import MailRequest
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: SQLite has no row locks (its writers take turns)")
+        db.session.add_all([MailRequest(kind="access", email=f"{i}@exemplo.com.br", number=i) for i in (1, 2)])
+        db.session.commit()
+        take = sa.select(MailRequest.id).with_for_update(skip_locked=True)
+        assert len(db.session.scalars(take).all()) == 2
+        with db.engine.connect() as other_worker:
+            assert other_worker.scalars(take).all() == []
+        db.session.commit()
+        with db.engine.connect() as other_worker:
+            assert len(other_worker.scalars(take).all()) == 2
