@@ -122,7 +122,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     import formatting
 
     with app.app_context():
-        models.begin_before_writes(db.engine)
+        models.configure_postgres(db.engine)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)

@@ -29,7 +29,7 @@ def _env_int(name: str, default: int) -> int:
 def engine_options(database_url: str) -> dict:
     """SQLite needs nothing. A PostgreSQL server across the network may drop idle
     connections (so each is checked before use), and its engine runs in autocommit:
-    models.begin_before_writes opens a transaction before the first write."""
+    models.configure_postgres opens a transaction before the first write."""
     if database_url.startswith("sqlite"):
         return {}
     return {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}

@@ -192,7 +192,7 @@ def test_a_citizens_search_by_subject_is_counted_from_an_index_alone(app, catalo
 
 def test_a_change_is_all_or_nothing_and_unseen_by_others_until_committed(app, make_order):
     """On PostgreSQL the engine runs in autocommit and a transaction opens at the first write
-    (models.begin_before_writes): without that, each statement here would commit alone."""
+    (models.configure_postgres): without that, each statement here would commit alone."""
     number = make_order()
     with app.app_context():
         order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
@@ -232,7 +232,9 @@ def test_on_postgresql_a_page_that_only_reads_runs_outside_a_transaction_with_pr
     assert states and set(states) == {"IDLE"}
     with app.app_context():  # the same pooled connection the pages used
         prepared = db.session.scalars(sa.text("SELECT statement FROM pg_prepared_statements")).all()
+        plans = db.session.scalar(sa.text("SHOW plan_cache_mode"))
     assert any("FROM thread_entry" in text for text in prepared), prepared
+    assert plans == "force_custom_plan"  # each planned for its values (models.configure_postgres)
 
 
 def test_on_postgresql_a_worker_keeps_the_mail_requests_it_took_locked_until_it_commits(app):
