@@ -176,6 +176,13 @@ def test_the_queue_searches_every_way_a_caller_identifies_an_os(app, marcos, mak
     assert f">{other}<" not in html
 
 
+def test_a_search_finds_a_callers_address_by_a_part_typed_in_capitals(app, marcos, make_order):
+    number = make_order(email="contato.sefaz2024@exemplo.com.br", name="Maria Souza")
+    other = make_order(email="joao@exemplo.com.br", name="João")
+    html = marcos.get("/atendimento/?status=todas&q=SEFAZ2024").get_data(as_text=True)
+    assert f">{number}<" in html and f">{other}<" not in html
+
+
 def test_a_search_shows_the_newest_matches_of_a_whole_word_or_of_a_word_start(app, marcos, make_order,
                                                                            monkeypatch):
     import search
