@@ -105,7 +105,8 @@ def orders_with_text(text: str, connection) -> tuple[str, dict] | None:
     if connection.dialect.name == "sqlite":
         query = _word_query(connection, text)
         return None if query is None else ("messages-fts", {"message_query": query, "limit": LIMIT})
-    return _newest("messages", {"message_pattern": _escaped(text), "limit": LIMIT}, connection)
+    # Messages are stored lower-cased for search (ThreadEntry.body_text): LIKE, not ILIKE.
+    return _newest("messages", {"message_pattern": _escaped(text.lower()), "limit": LIMIT}, connection)
 
 
 def contacts_with_text(text: str, connection, digits: str = "") -> tuple[str, dict]:
@@ -148,13 +149,14 @@ def _statements() -> dict[str, sa.Select]:
 
 
 def _conditions(kind: str, columns) -> list:
-    """PostgreSQL: the ILIKEs (answered by trigram indexes) of a kind, on `columns` (its
-    table's, or a subquery's)."""
+    """PostgreSQL: the LIKEs and ILIKEs (answered by trigram indexes) of a kind, on
+    `columns` (its table's, or a subquery's). Text stored lower-cased (messages, addresses)
+    gets a LIKE and a lower-cased pattern; names keep their case and get an ILIKE."""
     def like(column, parameter, operator="ilike"):
         return getattr(column, operator)(sa.bindparam(parameter, type_=sa.String), escape="\\")
 
     if kind == "messages":
-        return [like(columns.body_text, "message_pattern")]
+        return [like(columns.body_text, "message_pattern", "like")]
     conditions = [like(columns.name, "contact_pattern"), like(columns.email, "email_pattern", "like")]
     if kind == "contacts-phone":
         conditions.append(like(columns.phone_digits, "phone_pattern", "like"))

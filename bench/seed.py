@@ -150,7 +150,7 @@ def main() -> None:
                     html = f"<p>{text}</p>"
                     entries.append({"id": entry_id, "service_order_id": number, "kind": kind,
                                     "author_name": "Atendente" if kind != "message" else "Cidadão",
-                                    "body_html": html, "body_text": html_to_text(html),
+                                    "body_html": html, "body_text": html_to_text(html).lower(),
                                     "created_at": moment})
                     moment += timedelta(minutes=rng.randrange(5, 3000))
                 awaiting = moment if status == "aberta" and n_entries % 2 == 1 else None

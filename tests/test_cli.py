@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app import db
-from conftest import deliver
+from conftest import deliver, staff_session
 from models import Attendant, Contact, ServiceOrder, Subject
 
 
@@ -103,6 +103,27 @@ def test_db_upgrade_builds_the_schema_the_models_describe(app, runner):
         assert diff == []
         connection.execute(sa.text("DROP TABLE alembic_version"))
         connection.commit()
+
+
+def test_a_message_written_before_the_lower_cased_search_text_is_still_found(app, runner, make_order):
+    """Migration 0a7c3e9b5d21: PostgreSQL now matches the stored text with LIKE, so the text
+    of older messages is lower-cased by the upgrade (SQLite's full-text index folds case)."""
+    number = make_order(message="Pedido de REVISÃO do Lançamento")
+    with app.app_context(), db.engine.connect() as connection:
+        connection.execute(sa.text("UPDATE thread_entry SET body_text = 'Pedido de REVISÃO do Lançamento'"))
+        connection.execute(sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        connection.execute(sa.text("DELETE FROM alembic_version"))
+        connection.execute(sa.text("INSERT INTO alembic_version VALUES ('8e41c7d2a6f0')"))
+        connection.commit()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), db.engine.connect() as connection:
+        connection.execute(sa.text("DROP TABLE alembic_version"))
+        connection.commit()
+    admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
+    for query in ("revisão do lançamento", "REVISÃO DO LANÇAMENTO"):
+        html = admin.get(f"/atendimento/?status=todas&q={query}").get_data(as_text=True)
+        assert f">{number}<" in html, query
 
 
 def test_os_new_refuses_values_too_long_with_a_message(runner, catalogue):
