@@ -38,6 +38,11 @@ def decimal(number: float) -> str:
     return f"{number:,.1f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
+def thousands(number: int) -> str:
+    """750378 as "750.378"."""
+    return f"{number:,}".replace(",", ".")
+
+
 def file_size(size: int | None) -> str:
     size = size or 0
     if size < 1024 * 1024:
@@ -53,3 +58,4 @@ def init_app(app) -> None:
     app.add_template_filter(iso_minute, "iso_minute")
     app.add_template_filter(format_number, "os_number")  # 2172 as "00002172"
     app.add_template_filter(file_size, "filesize")
+    app.add_template_filter(thousands, "thousands")

@@ -414,6 +414,10 @@ class ServiceOrder(db.Model):
         # A citizen's search by subject is counted from this index alone.
         sa.Index("ix_service_order_contact_subject", "contact_id", "subject_id", "status"),
         sa.Index("ix_service_order_department_status", "department_id", "status", "updated_at"),
+        # The queue filtered by assignee ("Minhas", "Sem responsável") or by subject: its
+        # counts per status and its pages, newest activity first, each from one range.
+        sa.Index("ix_service_order_assignee_status", "assignee_id", "status", "updated_at"),
+        sa.Index("ix_service_order_subject_status", "subject_id", "status", "updated_at"),
         sa.Index("ix_service_order_updated", "updated_at"),
     )
 
@@ -424,7 +428,7 @@ class ServiceOrder(db.Model):
     contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id"), active_history=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subject.id"))
     department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"), active_history=True)
-    assignee_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("attendant.id"), index=True)
+    assignee_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("attendant.id"))
     status: Mapped[Status] = mapped_column(
         sa.Enum(Status, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
         default=Status.ABERTA, active_history=True,

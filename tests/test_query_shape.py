@@ -252,3 +252,33 @@ def test_on_postgresql_a_worker_keeps_the_mail_requests_it_took_locked_until_it_
         db.session.commit()
         with db.engine.connect() as other_worker:
             assert len(other_worker.scalars(take).all()) == 2
+
+
+def test_the_queue_filtered_by_assignee_or_subject_counts_and_pages_from_one_index_range(app, catalogue, make_order):
+    """At a million O.S. these counts read 400,000 rows each (90 to 220 ms); now each status
+    is counted up to one past MAX_LISTED, along an index."""
+    from views.staff import MAX_LISTED, _filtered_statement
+
+    make_order()
+    values = {"attendant_id": 1, "subject": 1, "department": 1, "status": "aberta", "cap": MAX_LISTED + 1,
+              "limit": 25, "offset": 0, "upto": 25}
+    for assignee, subject, department, index in (
+            ("ninguem", False, False, "ix_service_order_assignee_status"),
+            ("meus", False, False, "ix_service_order_assignee_status"),
+            ("", True, False, "ix_service_order_subject_status"),
+            ("", False, True, "ix_service_order_department_status")):
+        # Counts; a page of one status; a page of every status (each status's range, merged).
+        for kind, with_status in (("counts", False), ("ids", True), ("ids", False)):
+            query = _filtered_statement(kind, False, department, subject, assignee, with_status, None).params(values)
+            text = plan(app, query)
+            assert index in text, (assignee, subject, kind, text)
+            assert "Seq Scan" not in text and "SCAN service_order" not in text, text
+            if not (kind == "ids" and with_status):  # each status counted up to the cap, or read up to the page
+                assert str(query).count("LIMIT") >= len(Status), str(query)
+                if db_dialect(app) == "sqlite":
+                    assert text.count("AND status=?)") == len(Status), text
+
+
+def db_dialect(app) -> str:
+    with app.app_context():
+        return db.engine.dialect.name

@@ -235,6 +235,48 @@ def test_the_queue_filters_by_status_assignee_and_subject(app, marcos, make_orde
         assert marcos.get(f"/atendimento/?{odd}").status_code in (200, 400), odd
 
 
+def test_the_queue_lists_the_most_recent_matches_and_tells_how_to_reach_the_rest(app, marcos, make_order,
+                                                                                monkeypatch):
+    import views.staff
+
+    # As if MAX_LISTED were 4 (it is 10,000): six unassigned open O.S., newest activity first.
+    monkeypatch.setattr(views.staff, "MAX_LISTED", 4)
+    monkeypatch.setattr(views.staff, "PER_PAGE", 2)
+    numbers = [make_order() for _ in range(6)]
+    html = marcos.get("/atendimento/?responsavel=ninguem").get_data(as_text=True)
+    assert "Aberta (mais de 4)" in html and "Todas (mais de 4)" in html and "Fechada (0)" in html
+    assert "Mostrando 1 - 2 de mais de 4 O.S." in html
+    assert "A fila lista as 4 com atividade mais recente; use os filtros ou a busca" in html
+    assert "pagina=2" in html and "pagina=3" not in html  # 4 listed, 2 a page
+    last = marcos.get("/atendimento/?responsavel=ninguem&pagina=999").get_data(as_text=True)
+    assert "Mostrando 3 - 4 de mais de 4 O.S." in last
+    assert f">{numbers[2]}<" in last and f">{numbers[1]}<" not in last
+    # The kept totals (no filter but the department) are exact; the list still stops at 4.
+    exact = marcos.get("/atendimento/").get_data(as_text=True)
+    assert "Aberta (6)" in exact and "Mostrando 1 - 2 de 6 O.S." in exact and "A fila lista as 4" in exact
+
+
+def test_every_status_with_a_filter_pages_through_all_of_them_newest_activity_first(app, marcos, make_order,
+                                                                                    monkeypatch):
+    import views.staff
+    from datetime import timedelta
+
+    monkeypatch.setattr(views.staff, "PER_PAGE", 2)
+    numbers = [make_order() for _ in range(5)]
+    with app.app_context():  # statuses mixed, activity in an order of its own
+        for i, (number, status) in enumerate(zip(numbers, ["fechada", "aberta", "resolvida", "fechada", "aberta"])):
+            order = get_order(number)
+            order.status = Status(status)
+            order.updated_at = utcnow() - timedelta(hours=[3, 1, 5, 2, 4][i])
+        db.session.commit()
+    newest_first = [numbers[i] for i in (1, 3, 0, 4, 2)]
+    shown = []
+    for page in (1, 2, 3):
+        html = marcos.get(f"/atendimento/?status=todas&responsavel=ninguem&pagina={page}").get_data(as_text=True)
+        shown += [n for n in sorted(numbers, key=html.find) if f">{n}<" in html]
+    assert shown == newest_first
+
+
 # --- Intake by phone ---
 
 def intake(client, app, **data):
