@@ -318,6 +318,20 @@ def test_extra_field_label_is_required_and_at_most_80_characters(app, admin):
         assert message in html_of(response)
 
 
+def test_a_fields_values_are_counted_up_to_a_limit_on_the_subject_page(app, admin, make_order, monkeypatch):
+    import views.admin
+
+    monkeypatch.setattr(views.admin, "COUNTED_UP_TO", 2)  # 10,000 in use
+    for renavam in ("01234567897", "01234567897", "01234567897"):
+        make_order(subject="IPVA - 1º Emplacamento", field_values={"RENAVAM": renavam, "PLACA": "NBB0A00"})
+    subject = one(app, Subject, name="IPVA - 1º Emplacamento")
+    html = html_of(admin.get(f"/atendimento/admin/assuntos/{subject.id}"))
+    assert html.count("Preenchido em mais de 2 O.S.; remover apaga esses valores.") == 2
+    monkeypatch.setattr(views.admin, "COUNTED_UP_TO", 3)
+    html = html_of(admin.get(f"/atendimento/admin/assuntos/{subject.id}"))
+    assert html.count("Preenchido em 3 O.S.; remover apaga esses valores.") == 2
+
+
 def test_removing_a_field_deletes_the_values_typed_in_it(app, admin, make_order):
     number = make_order(subject="IPVA - 1º Emplacamento",
                         field_values={"RENAVAM": "01234567897", "PLACA": "NBB0A00"})

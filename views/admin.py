@@ -359,13 +359,21 @@ def _save_subject(subject: Subject | None):
     return redirect(url_for("admin.subjects"), 303)
 
 
+# Values of a field counted up to one past this ("mais de 10.000"): a subject of 300,000 O.S.
+# took 70 ms to count in full, for a warning that reads the same either way.
+COUNTED_UP_TO = 10_000
+
+
 def _value_counts(subject: Subject) -> dict[int, int]:
-    """How many O.S. hold a value in each of the subject's fields."""
-    return dict(db.session.execute(
-        sa.select(FieldValue.field_id, sa.func.count())
-        .join(SubjectField, FieldValue.field_id == SubjectField.id)
-        .where(SubjectField.subject_id == subject.id).group_by(FieldValue.field_id)
-    ).all())
+    """How many O.S. hold a value in each of the subject's fields, up to one past
+    COUNTED_UP_TO: one range of an index per field, in one statement."""
+    field_ids = [f.id for f in subject.fields]
+    if not field_ids:
+        return {}
+    return dict(db.session.execute(sa.union_all(*(
+        sa.select(sa.literal(field_id), sa.func.count()).select_from(
+            sa.select(FieldValue.field_id).where(FieldValue.field_id == field_id).limit(COUNTED_UP_TO + 1).subquery())
+        for field_id in field_ids))).all())
 
 
 def _subject_page(subject: Subject | None, form: SubjectForm, field_form: SubjectFieldForm | None = None,
@@ -376,7 +384,7 @@ def _subject_page(subject: Subject | None, form: SubjectForm, field_form: Subjec
             sa.select(sa.func.max(SubjectField.position)).where(SubjectField.subject_id == subject.id)))
     return render_template(
         "admin/subject_form.html", subject=subject, form=form, field_form=field_form,
-        value_counts=_value_counts(subject) if subject is not None else {},
+        value_counts=_value_counts(subject) if subject is not None else {}, counted_up_to=COUNTED_UP_TO,
         button_form=ButtonForm(),
     ), status
 
@@ -441,7 +449,7 @@ def field_edit(subject_id: int, field_id: int):
 def _field_page(field: SubjectField, form: SubjectFieldForm, status: int = 200):
     used = _value_counts(field.subject).get(field.id, 0)
     return render_template("admin/field_form.html", extra_field=field, subject=field.subject, form=form,
-                           used=used), status
+                           used=used, counted_up_to=COUNTED_UP_TO), status
 
 
 @bp.post("/assuntos/<int(max=2147483647):subject_id>/campos/<int(max=2147483647):field_id>/remover")
