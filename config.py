@@ -27,10 +27,10 @@ def _env_int(name: str, default: int) -> int:
 
 
 def engine_options(database_url: str) -> dict:
-    """SQLite needs nothing. A PostgreSQL server across the network may drop idle
-    connections (so each is checked before use), and its engine runs in autocommit:
-    models.configure_postgres opens a transaction before the first write."""
-    if database_url.startswith("sqlite"):
+    """A PostgreSQL server across the network may drop idle connections (so each is checked
+    before use), and its engine runs in autocommit: models.configure_postgres opens a
+    transaction before the first write. Other databases (SQLite) need nothing."""
+    if not database_url.startswith("postgresql"):
         return {}
     return {"pool_pre_ping": True, "isolation_level": "AUTOCOMMIT"}
 

@@ -43,6 +43,14 @@ def thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
 
+def up_to(number: int, cap: int | None) -> str:
+    """A count made up to one past `cap` (models.counted_up_to): "mais de 10.000" when it
+    went past, else the number ("9.874"). No cap: the number as it is."""
+    if cap is not None and number > cap:
+        return f"mais de {thousands(cap)}"
+    return thousands(number)
+
+
 def file_size(size: int | None) -> str:
     size = size or 0
     if size < 1024 * 1024:
@@ -59,3 +67,4 @@ def init_app(app) -> None:
     app.add_template_filter(format_number, "os_number")  # 2172 as "00002172"
     app.add_template_filter(file_size, "filesize")
     app.add_template_filter(thousands, "thousands")
+    app.add_template_filter(up_to, "up_to")

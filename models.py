@@ -81,21 +81,26 @@ def configure_postgres(engine: Engine) -> None:
 
     Prepared statements are still planned for their values: after five runs PostgreSQL may
     keep one generic plan, and a generic plan for "this citizen's closed O.S." was four
-    times slower for a citizen with 3,000 of them (bench/run, at a million O.S.)."""
+    times slower for a citizen with 3,000 of them (bench/run, at a million O.S.).
+
+    Not for server-side cursors (`stream_results`, `yield_per`): PostgreSQL declares them
+    only inside a transaction, and none is used."""
     if engine.dialect.name != "postgresql":
         return
+    from psycopg.pq import TransactionStatus
+
+    idle = TransactionStatus.IDLE
 
     @event.listens_for(engine, "connect")
     def custom_plans(dbapi_connection, connection_record):
+        if not dbapi_connection.autocommit:
+            raise RuntimeError("configure_postgres needs the engine in autocommit (config.engine_options)")
         dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
 
     @event.listens_for(engine, "before_cursor_execute")
     def begin(conn, cursor, statement, parameters, context, executemany):
-        if cursor.connection.info.transaction_status == IDLE and not _only_reads(statement):
+        if cursor.connection.info.transaction_status == idle and not _only_reads(statement):
             cursor.execute("BEGIN")
-
-
-IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
 
 
 @lru_cache(maxsize=4096)
@@ -105,9 +110,11 @@ def _only_reads(statement: str) -> bool:
 
 
 _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
-# FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE lock; nextval and advisory locks
-# change state. A word in a literal only costs a needless BEGIN.
-_WRITE_OR_LOCK = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|SHARE|nextval|setval|pg_advisory\w*)\b", re.IGNORECASE)
+# FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE lock; SELECT … INTO creates a table;
+# sequences, settings, notifications and advisory locks change state. A word in a literal
+# only costs a needless BEGIN.
+_WRITE_OR_LOCK = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|SHARE|INTO|nextval|setval|set_config|pg_notify"
+                            r"|pg_(try_)?advisory\w*)\b", re.IGNORECASE)
 
 
 def normalize_email(address: str) -> str:
@@ -343,6 +350,15 @@ def read(statement, params: dict | None = None):
     Changes not yet flushed are flushed first, as the ORM would."""
     db.session.flush()
     return db.session.connection().execute(statement, params or {})
+
+
+def counted_up_to(selects: dict, cap) -> sa.CompoundSelect:
+    """(key, count) for each keyed SELECT, each counting at most `cap` rows (a number or a
+    bound parameter): each reads at most that many entries of an index, however many rows
+    match. Pages show a count that reaches its cap as "mais de …" (the `up_to` filter)."""
+    return sa.union_all(*(
+        sa.select(sa.literal(key).label("key"), sa.func.count()).select_from(select.limit(cap).subquery())
+        for key, select in selects.items()))
 
 
 @cache

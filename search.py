@@ -187,7 +187,7 @@ def id_list(ids: list[int], dialect: str):
 
 
 def _newest(kind: str, values: dict, connection) -> tuple[str, dict]:
-    """The LIMIT newest ids of a kind that meet any of its conditions (PostgreSQL, ILIKEs
+    """The LIMIT newest ids of a kind that meet any of its conditions (PostgreSQL, LIKEs
     that a trigram index answers), as a key and parameters.
 
     First among the WINDOW newest rows, read backwards along the primary key: a common word
@@ -223,7 +223,7 @@ def _newest_statements(key: str) -> sa.Select:
     limit = sa.bindparam("limit", type_=sa.Integer)
     if way == "window":
         # The newest rows first, in a subquery the conditions cannot enter: asked for "id
-        # above the newest minus WINDOW" beside an ILIKE, PostgreSQL read every match of a
+        # above the newest minus WINDOW" beside the pattern match, PostgreSQL read every match of a
         # rare word from the trigram index and then dropped the old ones (31 ms at a million
         # O.S.; this way 7).
         searched = [table.c[name] for name in ("body_text",) if kind == "messages"] or \

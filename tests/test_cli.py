@@ -115,11 +115,13 @@ def test_a_message_written_before_the_lower_cased_search_text_is_still_found(app
         connection.execute(sa.text("DELETE FROM alembic_version"))
         connection.execute(sa.text("INSERT INTO alembic_version VALUES ('8e41c7d2a6f0')"))
         connection.commit()
-    result = runner.invoke(args=["db", "upgrade", "0a7c3e9b5d21"])  # this migration only
-    assert result.exit_code == 0, result.output
-    with app.app_context(), db.engine.connect() as connection:
-        connection.execute(sa.text("DROP TABLE alembic_version"))
-        connection.commit()
+    try:
+        result = runner.invoke(args=["db", "upgrade", "0a7c3e9b5d21"])  # this migration only
+        assert result.exit_code == 0, result.output
+    finally:
+        with app.app_context(), db.engine.connect() as connection:
+            connection.execute(sa.text("DROP TABLE alembic_version"))
+            connection.commit()
     admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
     for query in ("revisão do lançamento", "REVISÃO DO LANÇAMENTO"):
         html = admin.get(f"/atendimento/?status=todas&q={query}").get_data(as_text=True)

@@ -254,6 +254,11 @@ def test_the_queue_lists_the_most_recent_matches_and_tells_how_to_reach_the_rest
     # The kept totals (no filter but the department) are exact; the list still stops at 4.
     exact = marcos.get("/atendimento/").get_data(as_text=True)
     assert "Aberta (6)" in exact and "Mostrando 1 - 2 de 6 O.S." in exact and "A fila lista as 4" in exact
+    # A limit that is not a whole number of pages: the last page stops at it.
+    monkeypatch.setattr(views.staff, "MAX_LISTED", 3)
+    for query in ("responsavel=ninguem&pagina=2", "pagina=2"):
+        html = marcos.get(f"/atendimento/?{query}").get_data(as_text=True)
+        assert "Mostrando 3 - 3 de" in html and f">{numbers[3]}<" in html and f">{numbers[2]}<" not in html, query
 
 
 def test_every_status_with_a_filter_pages_through_all_of_them_newest_activity_first(app, marcos, make_order,
@@ -262,16 +267,18 @@ def test_every_status_with_a_filter_pages_through_all_of_them_newest_activity_fi
     from datetime import timedelta
 
     monkeypatch.setattr(views.staff, "PER_PAGE", 2)
-    numbers = [make_order() for _ in range(5)]
-    with app.app_context():  # statuses mixed, activity in an order of its own
-        for i, (number, status) in enumerate(zip(numbers, ["fechada", "aberta", "resolvida", "fechada", "aberta"])):
+    statuses = ["aberta", "aberta", "fechada", "aberta", "resolvida", "aberta", "fechada"]
+    hours_ago = [3, 1, 6, 2, 7, 4, 5]  # more O.S. of one status than a page holds
+    numbers = [make_order() for _ in statuses]
+    with app.app_context():
+        for number, status, hours in zip(numbers, statuses, hours_ago):
             order = get_order(number)
             order.status = Status(status)
-            order.updated_at = utcnow() - timedelta(hours=[3, 1, 5, 2, 4][i])
+            order.updated_at = utcnow() - timedelta(hours=hours)
         db.session.commit()
-    newest_first = [numbers[i] for i in (1, 3, 0, 4, 2)]
+    newest_first = [n for _, n in sorted(zip(hours_ago, numbers))]
     shown = []
-    for page in (1, 2, 3):
+    for page in (1, 2, 3, 4):
         html = marcos.get(f"/atendimento/?status=todas&responsavel=ninguem&pagina={page}").get_data(as_text=True)
         shown += [n for n in sorted(numbers, key=html.find) if f">{n}<" in html]
     assert shown == newest_first

@@ -26,7 +26,7 @@ import uploads
 from app import db, limiter
 from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
                     FieldKind, FieldValue, OrderCount, ServiceOrder, Status, Subject, SubjectField,
-                    ThreadEntry, normalize_email, read, utcnow)
+                    ThreadEntry, counted_up_to, normalize_email, read, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
                            send_reply_to_citizen, send_status_change)
 from security import (SignedInAttendant, current_attendant, is_safe_next, limit_from,
@@ -39,10 +39,10 @@ from views.os import (MessageForm, attach_files, checked_files, load_order, mess
 
 bp = Blueprint("staff", __name__, url_prefix="/atendimento")
 PER_PAGE = 25  # a screenful at 1366 px, as helpdesks show (osTicket: 25)
-# The queue lists at most this many O.S. for one set of filters, the most recently active:
-# page 30,000 of the closed O.S. at a million cost 300 ms (the database steps over every row
-# before it), and counting a filter's matches beyond it, 90 to 220 ms. Filters and the search
-# reach the older ones, as Zendesk's and GitHub's lists do.
+# The queue lists at most this many O.S. for one set of filters and search, the most recently
+# active: page 30,000 of the closed O.S. at a million cost 300 ms (the database steps over
+# every row before it), and counting a filter's matches beyond it, 90 to 220 ms. Narrower
+# filters or search terms reach the older ones, as Zendesk's and GitHub's lists do.
 MAX_LISTED = 10_000
 OPEN_ENDPOINTS = {"staff.home", "staff.sign_in", "staff.sign_in_sent", "staff.sign_in_link"}
 
@@ -258,7 +258,8 @@ def _filter_values(params: dict, attendant: SignedInAttendant) -> dict:
 
 def _filtered(kind: str, params: dict, attendant: SignedInAttendant, with_status: bool = True,
               searched: bool = False):
-    """A queue statement ("ids": a page of O.S. ids; "counts": O.S. per status; "matches":
+    """A queue statement ("ids": a page of O.S. ids; "counts": O.S. per status, each up to
+    the bound parameter `cap`; "matches":
     id, status and last activity of the O.S. a search found, passed as `search_ids`) with the
     filters on screen as bound parameters (`_filter_values`)."""
     return _filtered_statement(kind, scope_ids(attendant) is not None, bool(params["departamento"]),
@@ -269,7 +270,7 @@ def _filtered(kind: str, params: dict, attendant: SignedInAttendant, with_status
 
 @cache
 def _filtered_statement(kind: str, scoped: bool, department: bool, subject: bool, assignee: str,
-                        with_status: bool, searched_on: str | None) -> sa.Select:
+                        with_status: bool, searched_on: str | None) -> sa.Select | sa.CompoundSelect:
     # Built once per combination of filters: building a statement and its cache key on every
     # request cost a tenth of the queue.
     newest_first = (ServiceOrder.updated_at.desc(), ServiceOrder.id.desc())
@@ -299,10 +300,8 @@ def _filtered_statement(kind: str, scoped: bool, department: bool, subject: bool
     if kind == "counts":
         # Per status, counted up to one past MAX_LISTED: each count reads at most that many
         # entries of an index, however many O.S. the filters match.
-        return sa.union_all(*(
-            sa.select(sa.literal(status.value).label("status"), sa.func.count())
-            .select_from(stmt.where(ServiceOrder.status == status).limit(sa.bindparam("cap", type_=sa.Integer)).subquery())
-            for status in Status))
+        return counted_up_to({status.value: stmt.where(ServiceOrder.status == status) for status in Status},
+                             sa.bindparam("cap", type_=sa.Integer))
     if kind == "ids" and not with_status and (department or subject or assignee):
         # Every status, with a filter on one value: the newest of each status from its own
         # index range (that value, status, activity), merged. Asked in one piece, SQLite
@@ -404,13 +403,13 @@ def queue():
     listed = min(total, MAX_LISTED)
     pages = max((listed + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(params["pagina"], pages)
+    start, end = (page - 1) * PER_PAGE, min(page * PER_PAGE, listed)
     if matches is not None:
-        ids = matches[(page - 1) * PER_PAGE:page * PER_PAGE]
+        ids = matches[start:end]
     else:
         # The page's ids first, from the indexes alone; then those rows with what they show.
         ids = read(_filtered("ids", params, attendant), {
-            **_filter_values(params, attendant), "limit": PER_PAGE, "offset": (page - 1) * PER_PAGE,
-            "upto": page * PER_PAGE,
+            **_filter_values(params, attendant), "limit": max(end - start, 0), "offset": start, "upto": end,
         }).scalars().all()
     rows = {row.id: row for row in read(_queue_statements()["rows"], {"ids": ids}).all()} if ids else {}
     now = utcnow()
