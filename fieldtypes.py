@@ -1,8 +1,9 @@
 """The typed extra fields of a subject (RENAVAM, PLACA, CPF/CNPJ, dates, numbers, choices):
 how a typed value is checked and normalized, with the Portuguese message when it is wrong.
 
-Check digits come from brutils, the Brazilian community's library; our tests pin its
-behaviour on real-format examples.
+Check digits come from validate-docbr (CPF, CNPJ, RENAVAM); our tests pin its behaviour on
+real-format examples. (brutils, used before, imports a holiday calendar and number-to-words
+for every language with its package: 6.9 MB in every worker.)
 """
 
 from __future__ import annotations
@@ -25,14 +26,18 @@ class FieldError(ValueError):
     """A typed value that does not fit its field; the message is for the citizen."""
 
 
+# A vehicle plate: the old format (ABC1234) or Mercosul's (ABC1D23).
+PLATE = re.compile(r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}")
+
+
 def _digits(text: str) -> str:
     return re.sub(r"[^0-9]", "", text)
 
 
 def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> str:
     """The value as we store and show it, or FieldError with what is wrong."""
-    # Imported here: brutils is only needed when a subject's fields are typed in.
-    from brutils import cnpj, cpf, is_valid_license_plate, is_valid_renavam
+    # Imported here: only needed when a subject's fields are typed in.
+    from validate_docbr import CNPJ, CPF, RENAVAM
 
     value = (raw or "").strip()
     if len(value) > 200:
@@ -43,12 +48,12 @@ def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> st
         digits = _digits(value)
         if re.search(r"[^0-9 .\-]", value) or len(digits) != 11:
             raise FieldError("O RENAVAM tem 11 dígitos.")
-        if not is_valid_renavam(digits):
+        if not RENAVAM().validate(digits):
             raise FieldError("RENAVAM inválido: confira os dígitos.")
         return digits
     if kind == FieldKind.PLACA:
         plate = re.sub(r"[\s\-]", "", value).upper()
-        if not plate.isascii() or not is_valid_license_plate(plate):
+        if not PLATE.fullmatch(plate):
             raise FieldError("Placa inválida: use ABC-1234 ou ABC1D23.")
         return f"{plate[:3]}-{plate[3:]}" if plate[4].isdigit() else plate
     if kind == FieldKind.CPF_CNPJ:
@@ -56,13 +61,13 @@ def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> st
         if re.search(r"[^0-9 ./\-]", value):
             raise FieldError("Use apenas números, pontos, barra e hífen.")
         if len(digits) == 11:
-            if not cpf.is_valid(digits):
+            if not CPF().validate(digits):
                 raise FieldError("CPF inválido: confira os dígitos.")
-            return cpf.format_cpf(digits)
+            return CPF().mask(digits)
         if len(digits) == 14:
-            if not cnpj.is_valid(digits):
+            if not CNPJ().validate(digits):
                 raise FieldError("CNPJ inválido: confira os dígitos.")
-            return cnpj.format_cnpj(digits)
+            return CNPJ().mask(digits)
         raise FieldError("Informe um CPF (11 dígitos) ou CNPJ (14 dígitos).")
     if kind == FieldKind.DATE:
         try:

@@ -258,10 +258,9 @@ def _filter_values(params: dict, attendant: SignedInAttendant) -> dict:
 
 def _filtered(kind: str, params: dict, attendant: SignedInAttendant, with_status: bool = True,
               searched: bool = False):
-    """A queue statement ("ids": a page of O.S. ids; "counts": O.S. per status, each up to
-    the bound parameter `cap`; "matches":
-    id, status and last activity of the O.S. a search found, passed as `search_ids`) with the
-    filters on screen as bound parameters (`_filter_values`)."""
+    """A queue statement with the filters on screen as bound parameters (`_filter_values`):
+    "ids", a page of O.S. ids; "counts", O.S. per status, each counted up to `cap`;
+    "matches", id, status and last activity of the O.S. a search found (`search_ids`)."""
     return _filtered_statement(kind, scope_ids(attendant) is not None, bool(params["departamento"]),
                                bool(params["assunto"]), params["responsavel"],
                                with_status and params["status"] != "todas",
