@@ -419,7 +419,7 @@ def queue():
     departments = read(statements["departments"]).all() if ids is None else \
         read(statements["my_departments"], {"ids": ids}).all()
     subjects = read(statements["subjects"]).all()
-    first = (page - 1) * PER_PAGE + 1 if items else 0
+    first = start + 1 if items else 0
     return render_template(
         "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
         pages=pages, first=first, last=first + len(items) - 1 if items else 0, max_listed=MAX_LISTED,
