@@ -485,6 +485,7 @@ def test_office_settings_show_the_current_values_and_change_the_pages_at_once(ap
     path = "/atendimento/admin/secretaria"
     page = html_of(admin.get(path))
     assert 'value="Secretaria de Estado de Finanças"' in page and 'value="(69) 3211-6100"' in page
+    assert "(69) 3211-6100" in html_of(app.test_client().get("/"))  # the home page a guest sees, kept
     response = post(admin, path, {"name": "Secretaria de Finanças de Rondônia", "phone": "(69) 3211-7000",
                                   "emails": "sac@sefin.ro.gov.br,  ouvidoria@sefin.ro.gov.br"})
     assert response.status_code == 303

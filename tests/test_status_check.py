@@ -1,9 +1,11 @@
 """Página Principal and "Verificar Status da O.S.": neutral answers, validation, limits."""
 
+import re
+
 import sqlalchemy as sa
 
 from app import db
-from conftest import csrf_token, deliver
+from conftest import csrf_token, deliver, open_in
 from models import OutboxMessage
 
 NEUTRAL = "Se o e-mail e o número informados conferirem, enviamos um link de acesso"
@@ -26,6 +28,43 @@ def test_home_shows_the_manuals_texts_and_labelled_fields(client):
     assert "SISTEMA DE ORDEM DE SERVIÇO" in html
     assert "Usuário Não Registrado" in html
     assert "(69) 3211-6100" in html
+
+
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def test_home_is_rendered_once_and_each_visitor_gets_a_token_of_their_own(app, make_order):
+    number = make_order(email="eliane@exemplo.com.br")
+    first, second = app.test_client(), app.test_client()
+    pages = [c.get("/").get_data(as_text=True) for c in (first, second, first)]
+    tokens = [TOKEN.search(p).group(1) for p in pages]
+    assert tokens[0] != tokens[1] and tokens[0] == tokens[2]
+    # The same page a fresh render gives, but for the token.
+    app.config["TEMPLATES_AUTO_RELOAD"] = True
+    fresh = app.test_client()
+    rendered = fresh.get("/").get_data(as_text=True)
+    app.config["TEMPLATES_AUTO_RELOAD"] = False
+    assert pages[1].replace(tokens[1], "T") == rendered.replace(TOKEN.search(rendered).group(1), "T")
+    assert pages[0].replace(tokens[0], "T") == pages[1].replace(tokens[1], "T")
+    # Each visitor's token works for them, and not for another browser.
+    assert post_check(first, "eliane@exemplo.com.br", number, tokens[1]).status_code == 400
+    assert post_check(second, "eliane@exemplo.com.br", number, tokens[1]).status_code == 303
+    assert post_check(first, "eliane@exemplo.com.br", number, tokens[0]).status_code == 303
+
+
+def test_home_shows_a_guests_sign_out_and_a_flash_next_to_the_page_others_get(app, make_order):
+    number = make_order(email="eliane@exemplo.com.br")
+    stranger, guest = app.test_client(), app.test_client()
+    assert "Usuário Não Registrado" in stranger.get("/").get_data(as_text=True)
+    open_in(app, guest, number)
+    page = guest.get("/").get_data(as_text=True)
+    token = TOKEN.search(page).group(1)
+    assert 'aria-label="Sair: encerrar o acesso às O.S. neste navegador"' in page
+    assert page.count(f'value="{token}"') == 2  # the status check and the sign-out form
+    assert "encerrar o acesso" not in stranger.get("/").get_data(as_text=True)
+    signed_out = guest.post("/sair", data={"csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert "Você saiu do sistema." in signed_out and "encerrar o acesso" not in signed_out
+    assert "Você saiu do sistema." not in guest.get("/").get_data(as_text=True)
 
 
 def test_matching_pair_emails_a_link_to_the_address_stored_on_the_os(app, client, make_order, mailbox):
