@@ -14,7 +14,6 @@ from flask import Flask, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -73,7 +72,6 @@ class OfficeApp(Flask):
 
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
-mail = Mail()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
@@ -109,7 +107,6 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
         Migrate(app, db, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
-    mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
 

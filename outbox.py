@@ -21,9 +21,8 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_mail import Connection, Message
 
-from app import db, mail
+from app import db
 from models import OfficeSetting, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,9 @@ def _forget_caught(session, *args) -> None:
     session.info.pop("caught_mail", None)
 
 
-def _build(message: OutboxMessage) -> Message:
+def _build(message: OutboxMessage):
+    from flask_mail import Message
+
     headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
     if message.in_reply_to:
         headers["In-Reply-To"] = message.in_reply_to
@@ -142,6 +143,12 @@ def deliver_due(limit: int = 50) -> tuple[int, int]:
         log.warning("MAIL_SERVER não definido: %d mensagens aguardam no outbox", len(due))
         return 0, 0
 
+    # Flask-Mail is loaded by whoever delivers (the mail worker), not by every web worker.
+    from flask_mail import Connection, Mail
+
+    if "mail" not in current_app.extensions:
+        Mail(current_app)  # a Message takes its default sender from there
+
     sent = errors = 0
     connection = None
     previous_timeout = socket.getdefaulttimeout()
@@ -154,7 +161,7 @@ def deliver_due(limit: int = 50) -> tuple[int, int]:
             try:
                 if connection is None:
                     # Settings are read per batch, so a changed SMTP setting needs no restart.
-                    connection = Connection(mail.init_mail(config, current_app.debug, current_app.testing))
+                    connection = Connection(Mail().init_mail(config, current_app.debug, current_app.testing))
                     connection.__enter__()
                 connection.send(_build(message))
             except Exception as exc:  # server down, refused, timeout, a bad recipient
