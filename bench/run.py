@@ -256,9 +256,13 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
         Target("página da O.S. (30 mensagens)", f"/os/{thread_order.display_number}", cookie=guest_cookie),
         Target("fila do atendimento, filtrada", f"/atendimento/?status=aberta&departamento={department}",
                cookie_factory=staff_cookie),
-        # A rare word (a handful of messages at 1,000 O.S., thousands at a million) and a common
-        # one (more than search.LIMIT messages at every size: the same work at both sizes).
-        Target("fila do atendimento, busca no texto", f"/atendimento/?status=todas&q={summary['search_word']}",
+        # A rare word (in ten messages at every size: the same rows found in a bigger haystack),
+        # an uncommon one (0.2 % of the messages: a handful at 1,000 O.S., 9,000 at a million,
+        # so the page lists 6 O.S. at one size and a full page at the other) and a common one
+        # (more than search.LIMIT messages at every size: the same work at both sizes).
+        Target("fila, busca de palavra rara", f"/atendimento/?status=todas&q={summary.get('rare_word', 'gravame')}",
+               cookie_factory=staff_cookie),
+        Target("fila, busca de palavra incomum", f"/atendimento/?status=todas&q={summary['search_word']}",
                cookie_factory=staff_cookie),
         Target("fila, busca de palavra comum", f"/atendimento/?status=todas&q={summary.get('common_word', 'protocolo')}",
                cookie_factory=staff_cookie),

@@ -132,6 +132,7 @@ def main() -> None:
         write("contact", contacts)
 
         entry_id = field_id = 0
+        rare_step = max(1, args.count // 10)
         counts: dict[tuple[int, str], int] = {}
         for start in range(0, args.count, 50_000):
             orders, entries, values = [], [], []
@@ -145,8 +146,10 @@ def main() -> None:
                     entry_id += 1
                     kind = "message" if k % 2 == 0 else ("note" if rng.random() < 0.1 else "reply")
                     text = sentence(rng, rng.randrange(8, 40))
-                    if rng.random() < 0.002:  # a rare word, for the queue's text search
+                    if rng.random() < 0.002:  # an uncommon word, for the queue's text search
                         text += " Conferir o número do chassi."
+                    if k == 0 and number % rare_step == rare_step // 2:  # in 10 messages at any size
+                        text += " Veículo com gravame em aberto."
                     html = f"<p>{text}</p>"
                     entries.append({"id": entry_id, "service_order_id": number, "kind": kind,
                                     "author_name": "Atendente" if kind != "message" else "Cidadão",
@@ -195,7 +198,7 @@ def main() -> None:
             "count": args.count, "entries": entry_id, "contacts": len(contacts), "seconds": round(time.monotonic() - started),
             "typical_email": contacts[heavy]["email"], "heavy_email": contacts[0]["email"],
             "heavy_orders": per_heavy, "thread_order": 1, "search_word": "chassi",
-            "common_word": "protocolo",
+            "common_word": "protocolo", "rare_word": "gravame",
         }
         print(json.dumps(summary))
 
