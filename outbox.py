@@ -78,6 +78,7 @@ def _build(message: OutboxMessage):
         headers["References"] = message.in_reply_to
     msg = Message(
         subject=message.subject,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],  # read per batch, like the server's settings
         recipients=[message.recipient],
         body=message.body_text,
         html=message.body_html,

@@ -256,11 +256,11 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
         Target("página da O.S. (30 mensagens)", f"/os/{thread_order.display_number}", cookie=guest_cookie),
         Target("fila do atendimento, filtrada", f"/atendimento/?status=aberta&departamento={department}",
                cookie_factory=staff_cookie),
-        # A rare word (in ten messages at every size: the same rows found in a bigger haystack),
+        # A rare word (in ten messages at every size: as many matches in a bigger haystack),
         # an uncommon one (0.2 % of the messages: a handful at 1,000 O.S., 9,000 at a million,
         # so the page lists 6 O.S. at one size and a full page at the other) and a common one
         # (more than search.LIMIT messages at every size: the same work at both sizes).
-        Target("fila, busca de palavra rara", f"/atendimento/?status=todas&q={summary.get('rare_word', 'gravame')}",
+        Target("fila, busca de palavra rara", f"/atendimento/?status=todas&q={summary['rare_word']}",
                cookie_factory=staff_cookie),
         Target("fila, busca de palavra incomum", f"/atendimento/?status=todas&q={summary['search_word']}",
                cookie_factory=staff_cookie),
@@ -279,6 +279,11 @@ def seed(n: int, database_url: str, reseed: bool) -> dict:
     # What was seeded where: a server database gets its own record, keyed by its address.
     key = "" if path else "-" + hashlib.sha256(database_url.encode()).hexdigest()[:10]
     state = os.path.join(RESULTS, f"seed-{n}{key}.json")
+    if not reseed and os.path.exists(state) and (path is None or os.path.exists(path)):
+        with open(state) as fh:
+            reseed = "rare_word" not in json.load(fh)  # seeded before the rare word was planted
+        if reseed and path is None:
+            sys.exit(f"{database_url} foi semeado antes da palavra rara do benchmark: recrie-o vazio e rode de novo")
     if not reseed and os.path.exists(state) and (path is None or os.path.exists(path)):
         # Seeded by an older version of the code: its schema is brought up to date first.
         upgraded = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "seed.py"), "--upgrade",

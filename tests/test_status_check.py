@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from app import db
@@ -50,6 +51,42 @@ def test_home_is_rendered_once_and_each_visitor_gets_a_token_of_their_own(app, m
     assert post_check(first, "eliane@exemplo.com.br", number, tokens[1]).status_code == 400
     assert post_check(second, "eliane@exemplo.com.br", number, tokens[1]).status_code == 303
     assert post_check(first, "eliane@exemplo.com.br", number, tokens[0]).status_code == 303
+
+
+def test_a_signed_in_citizens_home_is_never_the_one_guests_get(app, mailbox):
+    from test_account import registered
+
+    citizen, stranger = app.test_client(), app.test_client()
+    registered(app, citizen, mailbox)
+    for _ in range(2):  # first with nothing kept, then with the guests' page kept
+        mine = citizen.get("/").get_data(as_text=True)
+        assert '<span class="user-name">Eliane Barbosa</span>' in mine and "Usuário Não Registrado" not in mine
+        theirs = stranger.get("/").get_data(as_text=True)
+        assert "Eliane" not in theirs and "Usuário Não Registrado" in theirs
+
+
+@pytest.mark.parametrize("key, value, shown", [
+    ("name", "Secretaria de Finanças de Rondônia", '<span class="brand-office">Secretaria de Finanças de Rondônia</span>'),
+    ("phone", "(69) 3211-7000", "<strong>(69) 3211-7000</strong>"),
+    ("emails", "sac@sefin.ro.gov.br", 'href="mailto:sac@sefin.ro.gov.br"'),
+])
+def test_each_office_setting_changes_the_guests_home_at_once(app, key, value, shown):
+    from models import OfficeSetting
+
+    guest = app.test_client()
+    assert shown not in guest.get("/").get_data(as_text=True)
+    with app.app_context():
+        db.session.merge(OfficeSetting(key=key, value=value))
+        db.session.commit()
+        OfficeSetting.forget()  # what saving the settings does in the administrator's process
+    assert shown in guest.get("/").get_data(as_text=True)
+
+
+def test_the_guests_home_under_a_path_prefix_links_there(app):
+    guest = app.test_client()
+    assert 'href="/os/nova"' in guest.get("/").get_data(as_text=True)
+    prefixed = guest.get("/", base_url="http://localhost/prefixo").get_data(as_text=True)
+    assert 'href="/prefixo/os/nova"' in prefixed and 'href="/os/nova"' not in prefixed
 
 
 def test_home_shows_a_guests_sign_out_and_a_flash_next_to_the_page_others_get(app, make_order):

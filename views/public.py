@@ -39,26 +39,37 @@ class StatusCheckForm(Form):
 
 @bp.get("/")
 def home():
+    token = generate_csrf()  # first: the session a new visitor's cookie carries starts here
     if current_user.is_authenticated or "_flashes" in session or current_app.config["TEMPLATES_AUTO_RELOAD"]:
         return render_template("public/home.html", form=StatusCheckForm())
-    return _guest_home()
+    return _guest_home(token)
 
 
-def _guest_home() -> str:
+GUEST_HOME_VARIANTS = 8  # office settings changes and a browser's "Sair" make a handful
+
+
+def _guest_home(token: str) -> str:
     """The home page as a visitor who is not signed in sees it: the same for every such
     visitor but for the CSRF token, so each process renders it once and writes each visitor's
-    token into it (rendering it, with its form, was two thirds of the page's time). Rendered
-    again when what it shows changes: the office's settings (OfficeSetting.values) and
+    token into it (rendering it, with its form, was more than half of the page's time). One
+    copy per version of what it shows: the office's settings (OfficeSetting.values) and
     whether this browser holds an O.S. it can sign out of."""
     office = OfficeSetting.values()
-    key = (request.script_root, office["name"], office["phone"], office["emails"], bool(session.get("grants")))
-    token = generate_csrf()
-    cached = current_app.extensions.get("guest_home")
-    if cached is None or cached[0] != key:
+    grants = bool(session.get("grants"))
+    key = (request.script_root, office["name"], office["phone"], office["emails"], grants)
+    pages = current_app.extensions.setdefault("guest_home", {})
+    pieces = pages.get(key)
+    if pieces is None:
         html = render_template("public/home.html", form=StatusCheckForm())
-        # The token is a long signed random string: it appears nowhere else on the page.
-        cached = current_app.extensions["guest_home"] = (key, html.split(token))
-    return token.join(cached[1])
+        # The token is a long signed random string, written once in the status check and once
+        # in the sign-out form when there is one: anything else and the page is not kept.
+        pieces = html.split(token)
+        if len(pieces) != (3 if grants else 2):
+            return html
+        if len(pages) >= GUEST_HOME_VARIANTS:
+            pages.clear()
+        pages[key] = pieces
+    return token.join(pieces)
 
 
 @bp.post("/verificar")
