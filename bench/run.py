@@ -264,7 +264,7 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
                cookie_factory=staff_cookie),
         Target("fila, busca de palavra incomum", f"/atendimento/?status=todas&q={summary['search_word']}",
                cookie_factory=staff_cookie),
-        Target("fila, busca de palavra comum", f"/atendimento/?status=todas&q={summary.get('common_word', 'protocolo')}",
+        Target("fila, busca de palavra comum", f"/atendimento/?status=todas&q={summary['common_word']}",
                cookie_factory=staff_cookie),
         # Last: its thousand writes leave the database work to do (PostgreSQL's autovacuum,
         # SQLite's checkpoints) that would land on the page measured after it. Measured right
@@ -279,19 +279,21 @@ def seed(n: int, database_url: str, reseed: bool) -> dict:
     # What was seeded where: a server database gets its own record, keyed by its address.
     key = "" if path else "-" + hashlib.sha256(database_url.encode()).hexdigest()[:10]
     state = os.path.join(RESULTS, f"seed-{n}{key}.json")
-    if not reseed and os.path.exists(state) and (path is None or os.path.exists(path)):
+    kept = not reseed and os.path.exists(state) and (path is None or os.path.exists(path))
+    if kept:
         with open(state) as fh:
-            reseed = "rare_word" not in json.load(fh)  # seeded before the rare word was planted
-        if reseed and path is None:
-            sys.exit(f"{database_url} foi semeado antes da palavra rara do benchmark: recrie-o vazio e rode de novo")
-    if not reseed and os.path.exists(state) and (path is None or os.path.exists(path)):
+            summary = json.load(fh)
+        if "rare_word" not in summary:  # seeded before the rare word was planted
+            if path is None:
+                sys.exit(f"{database_url} foi semeado antes da palavra rara do benchmark: recrie-o vazio e rode de novo")
+            kept = False
+    if kept:
         # Seeded by an older version of the code: its schema is brought up to date first.
         upgraded = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "seed.py"), "--upgrade",
                                    "--database-url", database_url], cwd=ROOT, capture_output=True, text=True)
         if upgraded.returncode:
             sys.exit(f"não foi possível atualizar o esquema de {database_url}:\n{upgraded.stderr}")
-        with open(state) as fh:
-            return json.load(fh)
+        return summary
     if path:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(path + suffix):
