@@ -148,7 +148,7 @@ def deliver_due(limit: int = 50) -> tuple[int, int]:
     from flask_mail import Connection, Mail
 
     if "mail" not in current_app.extensions:
-        Mail(current_app)  # a Message takes its default sender from there
+        Mail(current_app)  # a Message reads its attachment settings from there
 
     sent = errors = 0
     connection = None

@@ -172,9 +172,12 @@ def make_order(app, catalogue):
     return make
 
 
+CSRF_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
 def csrf_token(client, path="/") -> str:
     html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    match = CSRF_TOKEN.search(html)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
 

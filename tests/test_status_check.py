@@ -1,12 +1,10 @@
 """Página Principal and "Verificar Status da O.S.": neutral answers, validation, limits."""
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
 from app import db
-from conftest import csrf_token, deliver, open_in
+from conftest import CSRF_TOKEN as TOKEN, csrf_token, deliver, open_in
 from models import OutboxMessage
 
 NEUTRAL = "Se o e-mail e o número informados conferirem, enviamos um link de acesso"
@@ -29,9 +27,6 @@ def test_home_shows_the_manuals_texts_and_labelled_fields(client):
     assert "SISTEMA DE ORDEM DE SERVIÇO" in html
     assert "Usuário Não Registrado" in html
     assert "(69) 3211-6100" in html
-
-
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def test_home_is_rendered_once_and_each_visitor_gets_a_token_of_their_own(app, make_order):
