@@ -434,6 +434,10 @@ class ServiceOrder(db.Model):
         # counts per status and its pages, newest activity first, each from one range.
         sa.Index("ix_service_order_assignee_status", "assignee_id", "status", "updated_at"),
         sa.Index("ix_service_order_subject_status", "subject_id", "status", "updated_at"),
+        # The queue of every department (an administrator's) by status, newest activity
+        # first: a deep page of its 100,000 open O.S. read 100,000 entries of the activity
+        # index at a million (26 ms). With the id, PostgreSQL reads the page from the index alone.
+        sa.Index("ix_service_order_status_updated", "status", "updated_at", "id"),
         sa.Index("ix_service_order_updated", "updated_at"),
     )
 
