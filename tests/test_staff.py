@@ -235,6 +235,30 @@ def test_the_queue_filters_by_status_assignee_and_subject(app, marcos, make_orde
         assert marcos.get(f"/atendimento/?{odd}").status_code in (200, 400), odd
 
 
+
+def test_the_queues_filters_offer_the_attendants_departments_and_every_subject_by_name(app, marcos, admin):
+    with app.app_context():
+        departments = db.session.execute(sa.select(Department.id, Department.name)).all()
+        subjects = db.session.execute(sa.select(Subject.id, Subject.name)).all()
+        marcos_departments = db.session.scalar(sa.select(Attendant).where(Attendant.email == MARCOS)).departments
+        own = [(d.id, d.name) for d in marcos_departments]
+
+    def options(html, name):
+        select = re.search(rf'<select id="{name}" name="{name}">(.*?)</select>', html, re.S).group(1)
+        return [(int(value), text) for value, text in re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', select)]
+
+    def by_name(rows):
+        return sorted(((i, n) for i, n in rows), key=lambda row: row[1])
+
+    html = marcos.get("/atendimento/").get_data(as_text=True)
+    assert len(own) < len(departments)
+    assert options(html, "departamento") == by_name(own)
+    assert options(html, "assunto") == by_name(subjects) and len(subjects) > 1
+    html = admin.get(f"/atendimento/?assunto={subjects[0][0]}").get_data(as_text=True)
+    assert options(html, "departamento") == by_name(departments)
+    assert options(html, "assunto") == by_name(subjects)
+    assert f'<option value="{subjects[0][0]}" selected>' in html
+
 def test_the_queue_lists_the_most_recent_matches_and_tells_how_to_reach_the_rest(app, marcos, make_order,
                                                                                 monkeypatch):
     import views.staff

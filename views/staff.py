@@ -352,7 +352,15 @@ def _kept_counts(scoped: bool, department: bool) -> sa.Select:
 def _queue_statements() -> dict[str, sa.Select]:
     """The queue's fixed statements, built once (building them cost more than running them)."""
     assignee = sa.orm.aliased(Attendant)
-    names = sa.select(Department.id, Department.name).order_by(Department.name)
+    departments = sa.select(sa.literal("departamento").label("filter"), Department.id, Department.name)
+    subjects = sa.select(sa.literal("assunto"), Subject.id, Subject.name)
+
+    def choices(departments):
+        # The filters' departments and subjects in one statement: one round trip less on
+        # PostgreSQL, on every view of the queue.
+        both = sa.union_all(departments, subjects).subquery()
+        return sa.select(both).order_by(both.c.filter, both.c.name)
+
     return {
         # Plain rows with exactly what the table shows: ORM objects and their four
         # relations cost more than the rest of the page.
@@ -366,9 +374,8 @@ def _queue_statements() -> dict[str, sa.Select]:
         .join(Department, ServiceOrder.department_id == Department.id)
         .outerjoin(assignee, ServiceOrder.assignee_id == assignee.id)
         .where(ServiceOrder.id.in_(sa.bindparam("ids", expanding=True))),
-        "departments": names,
-        "my_departments": names.where(Department.id.in_(sa.bindparam("ids", expanding=True))),
-        "subjects": sa.select(Subject.id, Subject.name).order_by(Subject.name),
+        "choices": choices(departments),
+        "my_choices": choices(departments.where(Department.id.in_(sa.bindparam("ids", expanding=True)))),
     }
 
 
@@ -416,9 +423,10 @@ def queue():
              for i in ids if i in rows]
     ids = scope_ids(attendant)
     statements = _queue_statements()
-    departments = read(statements["departments"]).all() if ids is None else \
-        read(statements["my_departments"], {"ids": ids}).all()
-    subjects = read(statements["subjects"]).all()
+    choices = read(statements["choices"]).all() if ids is None else \
+        read(statements["my_choices"], {"ids": ids}).all()
+    departments = [row for row in choices if row.filter == "departamento"]
+    subjects = [row for row in choices if row.filter == "assunto"]
     first = start + 1 if items else 0
     return render_template(
         "staff/queue.html", items=items, counts=counts, params=params, total=total, page=page,
