@@ -73,6 +73,21 @@ def test_thread_is_oldest_first_without_internal_notes(app, client, make_order, 
     assert "Segue a <strong>guia</strong>." in html
     assert html.index("Primeira mensagem") < html.index("Segue a")
     assert "guia.pdf" in html and "(0,0 kb)" in html
+    # A screen reader names each entry by its writer and time, without the console's kinds.
+    assert 'aria-label="Mensagem de Marcos Atendente em 16/05/2015 09:00"' in html
+    assert html.count('<article class="entry') == html.count('aria-label="Mensagem de ') == 2
+
+
+def test_the_console_names_each_entry_by_its_kind(app, make_order, tmp_path):
+    from conftest import staff_session
+
+    number = make_order(message="Primeira mensagem")
+    add_entries(app, number, tmp_path)
+    console = staff_session(app, app.test_client(), "atendimento@exemplo.gov.br")
+    html = console.get(f"/atendimento/os/{number}").get_data(as_text=True)
+    assert 'aria-label="Mensagem de Eliane Barbosa em 15/05/2015 10:30"' in html
+    assert 'aria-label="Resposta de Marcos Atendente em 16/05/2015 09:00"' in html
+    assert 'aria-label="Nota interna de Marcos Atendente em 16/05/2015 09:05"' in html
 
 
 def test_attachments_download_as_files_only_for_whoever_may_see_the_os(app, client, make_order, tmp_path):
