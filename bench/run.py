@@ -256,6 +256,10 @@ def prepare_targets(env: dict, summary: dict) -> list[Target]:
         Target("página da O.S. (30 mensagens)", f"/os/{thread_order.display_number}", cookie=guest_cookie),
         Target("fila do atendimento, filtrada", f"/atendimento/?status=aberta&departamento={department}",
                cookie_factory=staff_cookie),
+        # The last page the queue lists of every open O.S. (page 400 at a million, the last of
+        # the few at 1,000): an administrator's, whose queue spans every department.
+        Target("fila, última página das abertas", "/atendimento/?status=aberta&pagina=400",
+               cookie_factory=staff_cookie),
         # A rare word (in ten messages at every size: as many matches in a bigger haystack),
         # an uncommon one (0.2 % of the messages: a handful at 1,000 O.S., 9,000 at a million,
         # so the page lists 6 O.S. at one size and a full page at the other) and a common one

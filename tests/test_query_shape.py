@@ -163,6 +163,7 @@ def test_each_benchmarked_page_reads_only_what_it_shows(app, client, make_order,
     admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
     # The attendant, counts, the page's ids, its rows, the filters' departments and subjects.
     assert queries_for(app, admin, "/atendimento/?status=aberta") == 5
+    assert queries_for(app, admin, "/atendimento/?status=aberta&pagina=400") == 5  # its last page
     token = csrf_token(guest, "/")
     with counted_queries(app) as statements:
         response = guest.post("/verificar", data={"csrf_token": token, "email": "x@exemplo.com.br",
