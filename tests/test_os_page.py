@@ -1,5 +1,6 @@
 """The O.S. page ("espelho da ordem") and its attachment downloads."""
 
+import re
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -88,6 +89,23 @@ def test_the_console_names_each_entry_by_its_kind(app, make_order, tmp_path):
     assert 'aria-label="Mensagem de Eliane Barbosa em 15/05/2015 10:30"' in html
     assert 'aria-label="Resposta de Marcos Atendente em 16/05/2015 09:00"' in html
     assert 'aria-label="Nota interna de Marcos Atendente em 16/05/2015 09:05"' in html
+
+
+def test_every_kind_of_entry_is_named_on_both_pages(app, client, make_order):
+    from conftest import staff_session
+
+    number = make_order()
+    with app.app_context():
+        order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
+        order.entries.extend(ThreadEntry(kind=kind, author_name="Ana", body_html="<p>x</p>") for kind in EntryKind)
+        db.session.commit()
+    grant(app, client, number)
+    console = staff_session(app, app.test_client(), "atendimento@exemplo.gov.br")
+    for html, shown in ((client.get(f"/os/{number}").get_data(as_text=True), len(EntryKind)),
+                        (console.get(f"/atendimento/os/{number}").get_data(as_text=True), len(EntryKind) + 1)):
+        labels = re.findall(r'<article class="entry[^"]*" id="mensagem-\d+" aria-label="([^"]*)"', html)
+        assert len(labels) == shown  # the first message, and every kind (the citizen's page has no note)
+        assert all(re.fullmatch(r"[A-Z][a-z]+( interna)? de .+ em \d\d/\d\d/\d{4} \d\d:\d\d", label) for label in labels), labels
 
 
 def test_attachments_download_as_files_only_for_whoever_may_see_the_os(app, client, make_order, tmp_path):

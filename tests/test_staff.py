@@ -235,7 +235,6 @@ def test_the_queue_filters_by_status_assignee_and_subject(app, marcos, make_orde
         assert marcos.get(f"/atendimento/?{odd}").status_code in (200, 400), odd
 
 
-
 def test_the_queues_filters_offer_the_attendants_departments_and_every_subject_by_name(app, marcos, admin):
     with app.app_context():
         departments = db.session.execute(sa.select(Department.id, Department.name)).all()
@@ -258,6 +257,7 @@ def test_the_queues_filters_offer_the_attendants_departments_and_every_subject_b
     assert options(html, "departamento") == by_name(departments)
     assert options(html, "assunto") == by_name(subjects)
     assert f'<option value="{subjects[0][0]}" selected>' in html
+
 
 def test_the_queue_lists_the_most_recent_matches_and_tells_how_to_reach_the_rest(app, marcos, make_order,
                                                                                 monkeypatch):
