@@ -429,14 +429,16 @@ class ServiceOrder(db.Model):
         sa.Index("ix_service_order_contact_created", "contact_id", "created_at"),
         # A citizen's search by subject is counted from this index alone.
         sa.Index("ix_service_order_contact_subject", "contact_id", "subject_id", "status"),
-        sa.Index("ix_service_order_department_status", "department_id", "status", "updated_at"),
+        sa.Index("ix_service_order_department_status", "department_id", "status", "updated_at", "id"),
         # The queue filtered by assignee ("Minhas", "Sem responsável") or by subject: its
         # counts per status and its pages, newest activity first, each from one range.
-        sa.Index("ix_service_order_assignee_status", "assignee_id", "status", "updated_at"),
-        sa.Index("ix_service_order_subject_status", "subject_id", "status", "updated_at"),
+        sa.Index("ix_service_order_assignee_status", "assignee_id", "status", "updated_at", "id"),
+        sa.Index("ix_service_order_subject_status", "subject_id", "status", "updated_at", "id"),
         # The queue of every department (an administrator's) by status, newest activity
         # first: a deep page of its 100,000 open O.S. read 100,000 entries of the activity
-        # index at a million (26 ms). With the id, PostgreSQL reads the page from the index alone.
+        # index at a million (26 ms). The queue's indexes end with the id, its tie-break: then
+        # PostgreSQL reads a page in order from the index alone (without it, it walked the
+        # activity index instead: page 400 of a subject's closed O.S., 21 ms).
         sa.Index("ix_service_order_status_updated", "status", "updated_at", "id"),
         sa.Index("ix_service_order_updated", "updated_at"),
     )

@@ -284,6 +284,17 @@ def test_the_queue_filtered_by_assignee_or_subject_counts_and_pages_from_one_ind
                 assert str(query).count("LIMIT") >= len(Status), str(query)
                 if db_dialect(app) == "sqlite":
                     assert text.count("AND status=?)") == len(Status), text
+    # A deep page of one status comes in the index's order, tie-break (the id) included: without
+    # the id in the index PostgreSQL walked the activity index instead (page 400 of a
+    # subject's closed O.S. at a million, 21 ms; now 6).
+    for assignee, subject, department, index in (
+            ("meus", False, False, "ix_service_order_assignee_status"),
+            ("", True, False, "ix_service_order_subject_status"),
+            ("", False, True, "ix_service_order_department_status")):
+        query = _filtered_statement("ids", False, department, subject, assignee, True, None).params(
+            {**values, "status": "fechada", "offset": 9975})
+        text = plan(app, query)
+        assert index in text and "Sort" not in text and "TEMP B-TREE" not in text, text
 
 
 def test_the_queue_of_every_department_pages_each_status_from_its_own_index_range(app, catalogue, make_order):
