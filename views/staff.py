@@ -355,10 +355,10 @@ def _queue_statements() -> dict[str, sa.Select]:
     departments = sa.select(sa.literal("departamento").label("filter"), Department.id, Department.name)
     subjects = sa.select(sa.literal("assunto"), Subject.id, Subject.name)
 
-    def choices(departments):
+    def choices(shown_departments):
         # The filters' departments and subjects in one statement: one round trip less on
         # PostgreSQL, on every view of the queue.
-        both = sa.union_all(departments, subjects).subquery()
+        both = sa.union_all(shown_departments, subjects).subquery()
         return sa.select(both).order_by(both.c.filter, both.c.name)
 
     return {
