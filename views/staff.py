@@ -356,10 +356,10 @@ def _queue_statements() -> dict[str, sa.Select]:
     subjects = sa.select(sa.literal("assunto"), Subject.id, Subject.name)
 
     def choices(shown_departments):
-        # The filters' departments and subjects in one statement: one round trip less on
-        # PostgreSQL, on every view of the queue.
+        # The filters' departments and subjects in one statement (one round trip less on
+        # PostgreSQL, on every view of the queue), each kind kept in name order when split.
         both = sa.union_all(shown_departments, subjects).subquery()
-        return sa.select(both).order_by(both.c.filter, both.c.name)
+        return sa.select(both).order_by(both.c.name)
 
     return {
         # Plain rows with exactly what the table shows: ORM objects and their four
