@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# E-mailed links point at the address `make run` serves (make run PORT=8080 keeps them working).
+BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test test-sqlite test-postgres install system-packages clean
 
@@ -20,11 +22,11 @@ install: $(VENV)/.installed
 
 run: install
 	APP_ENV=development $(BIN)/flask --app app db upgrade
-	APP_ENV=development $(BIN)/flask --app app demo
+	APP_ENV=development BASE_URL=$(BASE_URL) $(BIN)/flask --app app demo
 	@echo ""
 	@echo "  Sistema de O.S. em http://$(HOST):$(PORT)  (e-mails em http://$(HOST):$(PORT)/dev/mail)"
 	@echo ""
-	APP_ENV=development $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	APP_ENV=development BASE_URL=$(BASE_URL) $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 system-packages:
 	@bash .ci/system-packages
