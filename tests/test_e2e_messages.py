@@ -5,7 +5,7 @@ JavaScript."""
 
 import pytest
 
-from conftest import deliver, go, shot
+from conftest import deliver, go, mailed_link, shot
 
 pytestmark = pytest.mark.browser
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15"
@@ -48,7 +48,7 @@ def test_citizen_formats_a_reply_attaches_a_file_posts_and_downloads_it(app, liv
     photo = tmp_path / "foto do documento.png"
     photo.write_bytes(PNG)
     page.get_by_label("Anexos").set_input_files(str(photo))
-    assert "foto do documento.png (0,1 kb)" in page.inner_text(".file-list")
+    assert "foto do documento.png (67 bytes)" in page.inner_text(".file-list")
     shot(page, "reply-editor-1366")
     go(page.get_by_role("button", name="Postar resposta"))
 
@@ -158,5 +158,48 @@ def test_without_javascript_the_forms_work_in_two_steps_and_plain_text(app, live
         go(page.get_by_role("button", name="Postar resposta"))
         last = page.locator("article.entry").last
         assert last.locator("p").all_inner_texts() == ["Linha um", "Linha <dois>"]
+    finally:
+        context.close()
+
+
+def test_long_unbroken_words_never_widen_a_phone_page(app, live_server, browser, catalogue, make_order, mailbox):
+    """A field label, a value or a message with no space to break at (a code, a link, a
+    protocol number) wraps inside a 360 px screen instead of making every page scroll sideways."""
+    import sqlalchemy as sa
+
+    from app import db
+    from models import FieldKind, ServiceOrder, Subject, SubjectField
+    from notifications import access_link
+
+    label = "NúmeroDoProtocoloAnteriorNoSistemaAntigoDaSecretariaDeFinançasDoEstadoDeRondô"[:80]
+    with app.app_context():
+        subject = db.session.scalar(sa.select(Subject).where(Subject.name == "Outros assuntos"))
+        subject.fields.append(SubjectField(label=label, kind=FieldKind.TEXT, position=9))
+        db.session.commit()
+    number = make_order(message="Ver https://exemplo.gov.br/" + "caminho" * 20,
+                        field_values={label: "SEFIN" + "0123456789" * 8})
+    with app.app_context():
+        link = access_link(db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number))))
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="pt-BR")
+    try:
+        page = context.new_page()
+        page.goto(live_server + "/os/nova")
+        page.get_by_label("Assunto").select_option(label="Outros assuntos")
+        assert page.get_by_role("textbox", name=label).is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.goto(link.replace("http://127.0.0.1:5000", live_server))
+        assert page.get_by_role("heading", level=1).inner_text() == f"O.S. #{number}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        shot(page, "long-words-os-360")
+        staff = context.new_page()
+        staff.goto(live_server + "/atendimento")
+        staff.get_by_label("Endereço de e-mail").fill("atendimento@exemplo.gov.br")
+        go(staff.get_by_role("button", name="Enviar link de entrada"))
+        staff.goto(mailed_link(app, mailbox, "atendimento@exemplo.gov.br", "/atendimento/entrar/"))
+        go(staff.get_by_role("button", name="Entrar no atendimento"))
+        staff.goto(f"{live_server}/atendimento/os/{number}")
+        assert staff.get_by_role("textbox", name=label).is_visible()
+        assert staff.evaluate("document.documentElement.scrollWidth") <= 360
+        shot(staff, "long-words-staff-os-360")
     finally:
         context.close()
