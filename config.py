@@ -55,6 +55,7 @@ class Config:
     @classmethod
     def environment(cls) -> dict:
         env = os.environ.get
+        attachments, attachment_mb = _env_int("MAX_ATTACHMENTS", 5), _env_int("MAX_ATTACHMENT_MB", 10)
         return {
             "SECRET_KEY": env("SECRET_KEY", DEV_SECRET_KEY),
             "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'os.db'}"),
@@ -90,12 +91,14 @@ class Config:
             "RATELIMIT_ACCOUNT": env("RATELIMIT_ACCOUNT", "10 per minute;60 per hour"),
             "ACCOUNT_MAILS_PER_ADDRESS_HOUR": _env_int("ACCOUNT_MAILS_PER_ADDRESS_HOUR", 10),
             "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
-            "MAX_ATTACHMENT_BYTES": _env_int("MAX_ATTACHMENT_MB", 10) * 1024 * 1024,
-            "MAX_ATTACHMENTS": _env_int("MAX_ATTACHMENTS", 5),
+            "MAX_ATTACHMENT_BYTES": attachment_mb * 1024 * 1024,
+            "MAX_ATTACHMENTS": attachments,
             "ALLOW_REOPEN_CLOSED": _env_bool("ALLOW_REOPEN_CLOSED"),
             "RATELIMIT_POST": env("RATELIMIT_POST", "10 per minute;100 per hour"),
             "RATELIMIT_NEW_OS_PER_EMAIL": env("RATELIMIT_NEW_OS_PER_EMAIL", "5 per hour;20 per day"),
-            "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_MB", 40) * 1024 * 1024,
+            # Room for every attachment the form allows at its largest, and 1 MB for the text:
+            # the help under the form promises that much.
+            "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_MB", attachments * attachment_mb + 1) * 1024 * 1024,
         }
 
     @classmethod

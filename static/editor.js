@@ -226,10 +226,12 @@
     if (help) help.textContent = help.getAttribute("data-editor-help");
   }
 
+  // As formatting.file_size: "512 bytes", "129,8 KB", "10 MB".
   function formatSize(bytes) {
+    if (bytes < 1024) return bytes === 1 ? "1 byte" : bytes + " bytes";
     var mb = bytes >= 1024 * 1024;
-    var value = bytes / (mb ? 1024 * 1024 : 1024);
-    return value.toFixed(1).replace(".", ",") + (mb ? " mb" : " kb");
+    var value = (bytes / (mb ? 1024 * 1024 : 1024)).toFixed(1).replace(/\.0$/, "").replace(".", ",");
+    return value + (mb ? " MB" : " KB");
   }
 
   function setupFiles(input) {

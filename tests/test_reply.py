@@ -5,6 +5,8 @@ import io
 import re
 
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from app import db
 from conftest import deliver, open_in
@@ -77,7 +79,7 @@ def test_attachments_are_stored_and_downloadable_from_the_thread(app, client, ma
     post_reply(client, number, "Segue a nota.", files=[("nota fiscal.pdf", PDF), ("foto.png", b"\x89PNG\r\n\x1a\n123")])
     html = client.get(f"/os/{number}").get_data(as_text=True)
     links = re.findall(rf'href="(/os/{number}/anexos/\d+)"[^>]*>([^<]+)</a> <span class="size">\(([^)]+)\)', html)
-    assert [(name, size) for _, name, size in links] == [("nota fiscal.pdf", "0,0 kb"), ("foto.png", "0,0 kb")]
+    assert [(name, size) for _, name, size in links] == [("nota fiscal.pdf", "27 bytes"), ("foto.png", "11 bytes")]
     download = client.get(links[0][0])
     body = download.data
     download.close()
@@ -102,7 +104,7 @@ def test_too_large_files_are_refused_with_the_limit(app, client, make_order):
     open_in(app, client, number)
     response = post_reply(client, number, "Texto", files=[("grande.pdf", PDF + b"x" * 5000)])
     assert response.status_code == 422
-    assert "o limite é 1,0 kb por arquivo" in response.get_data(as_text=True)
+    assert "o limite é 1 KB por arquivo" in response.get_data(as_text=True)
 
 
 def test_good_files_with_a_bad_text_are_asked_for_again_by_name(app, client, make_order):
@@ -187,12 +189,54 @@ def test_replying_needs_access_to_that_os(app, client, make_order):
 
 
 def test_a_request_too_large_to_read_gets_a_portuguese_page_even_with_access(app, client, make_order):
-    app.config["MAX_CONTENT_LENGTH"] = 2000
+    app.config["MAX_CONTENT_LENGTH"] = 2048
     number = make_order()
     open_in(app, client, number)  # the header then shows "Sair", a form of its own
-    response = post_reply(client, number, "texto", files=[("grande.pdf", PDF + b"x" * 5000)])
+    token, key = form_key(client, number)
+    data = {"csrf_token": token, "body": "texto", "chave": key,
+            "anexos": [(io.BytesIO(PDF + b"x" * 5000), "grande.pdf")]}
+    response = client.post(f"/os/{number}/responder", data=data, content_type="multipart/form-data",
+                           headers={"Referer": f"http://localhost/os/{number}"})
+    html = response.get_data(as_text=True)
     assert response.status_code == 413
-    assert "Envio grande demais" in response.get_data(as_text=True)
+    assert "Envio grande demais" in html and "o envio passa do limite de 2 KB" in html
+    # The way back to the form, whose page the browser keeps (and, with the editor, what was typed).
+    assert f'<a class="button primary" href="/os/{number}">Voltar à página anterior</a>' in html
+    data["anexos"] = [(io.BytesIO(PDF + b"x" * 5000), "grande.pdf")]
+    foreign = client.post(f"/os/{number}/responder", data=data, content_type="multipart/form-data",
+                          headers={"Referer": "https://golpe.example/os"})
+    assert foreign.status_code == 413 and "Voltar à página anterior" not in foreign.get_data(as_text=True)
+
+
+def test_the_attachments_the_form_promises_fit_in_one_reply(app, client, make_order):
+    """Under the form: "Até 5 arquivos de até 10 MB cada". Five of 10 MB go in one reply."""
+    number = make_order()
+    open_in(app, client, number)
+    html = client.get(f"/os/{number}").get_data(as_text=True)
+    assert "Até 5 arquivos de até 10 MB cada:" in html
+    size = app.config["MAX_ATTACHMENT_BYTES"]
+    files = [(f"parte {i}.pdf", PDF + b"x" * (size - len(PDF))) for i in range(app.config["MAX_ATTACHMENTS"])]
+    token, key = form_key(client, number)
+    # Encoded here in memory: the test client would spool 50 MB to a file it leaves open.
+    boundary, body = encode_multipart(MultiDict(
+        [("csrf_token", token), ("body", "Seguem os documentos."), ("formato", "texto"), ("chave", key)]
+        + [("anexos", FileStorage(io.BytesIO(content), name)) for name, content in files]))
+    response = client.post(f"/os/{number}/responder", data=body,
+                           content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 303
+    with app.app_context():
+        stored = order(number).entries[-1].attachments
+        assert sorted(a.original_name for a in stored) == [name for name, _ in files]
+        assert all(a.size == size for a in stored)
+
+
+def test_a_smaller_limit_for_the_whole_reply_is_stated_under_the_form(app, client, make_order):
+    app.config["MAX_CONTENT_LENGTH"] = 21 * 1024 * 1024
+    number = make_order()
+    open_in(app, client, number)
+    html = client.get(f"/os/{number}").get_data(as_text=True)
+    assert "Até 5 arquivos de até 10 MB cada, 20 MB juntos:" in html
+    assert f'data-max-total="{20 * 1024 * 1024}"' in html
 
 
 def test_citizen_emails_read_as_plain_text_without_entities(app, make_order, mailbox):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app import db
+from formatting import file_size
+from security import is_safe_next
 
 log = logging.getLogger(__name__)
 
@@ -17,18 +20,30 @@ MESSAGES = {
     403: ("Acesso negado", "Você não tem permissão para ver esta página."),
     404: ("Página não encontrada", "O endereço pode estar incorreto ou a página não existe mais."),
     405: ("Ação não permitida", "Esta página não aceita esse tipo de envio."),
-    413: ("Envio grande demais", "O envio passa do limite de tamanho. Se anexou arquivos, envie arquivos menores ou menos arquivos de cada vez."),
+    413: ("Envio grande demais", "Nada foi recebido: o envio passa do limite de {limit}. Volte à página anterior e anexe arquivos menores ou menos arquivos de cada vez."),
     429: ("Muitas tentativas", "Você fez muitas tentativas em pouco tempo. Aguarde alguns minutos e tente novamente."),
     500: ("Erro interno", "Ocorreu um erro inesperado. Tente novamente em instantes."),
 }
 
 
+def _back_path() -> str | None:
+    """The page of ours a refused form was sent from (browsers send it: Referrer-Policy
+    same-origin), to go back to it."""
+    parts = urlsplit(request.referrer or "")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if parts.netloc == request.host and is_safe_next(path) else None
+
+
 def _render(code: int, title: str | None = None, message: str | None = None, headers=None):
     fallback = MESSAGES[500] if code >= 500 else MESSAGES[400]
     default_title, default_message = MESSAGES.get(code, fallback)
+    if code == 413:
+        default_message = default_message.format(
+            limit=file_size(current_app.config["MAX_CONTENT_LENGTH"]))
+    back = _back_path() if request.method == "POST" else None
     return (
         render_template("errors/error.html", code=code, title=title or default_title,
-                        message=message or default_message),
+                        message=message or default_message, back=back),
         code,
         headers or {},
     )
