@@ -72,6 +72,10 @@ def test_a_guest_opens_an_os_and_receives_its_number_and_link(app, client, catal
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"Sua O.S. foi registrada com o número <strong class=\"big-number\">{number}</strong>" in page
     assert client.get(f"/os/{number}").status_code == 403  # the e-mail proves the address first
+    # That page is this browser's: a link to it cannot announce a number, real or made up.
+    for other in (number, "99999999"):
+        response = app.test_client().get(f"/os/registrada/{other}")
+        assert response.status_code == 404 and "foi registrada" not in response.get_data(as_text=True)
     with app.app_context():
         order = db.session.scalar(sa.select(ServiceOrder).where(ServiceOrder.number == int(number)))
         assert (order.channel, order.department.name, order.status.value) == ("Usuário Externo", "Atendimento", "aberta")

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+                   send_file, session, url_for)
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -422,14 +422,18 @@ def _after_new_order(order: ServiceOrder, signed_in: bool):
         flash(f"Sua O.S. foi registrada com o número {order.display_number}. "
               "Enviamos uma cópia para o seu e-mail.", "info")
         return redirect(url_for("os.view", numero=order.display_number), 303)
-    # A guest has not proven the address yet: the e-mailed link opens the O.S.
+    # A guest has not proven the address yet: the e-mailed link opens the O.S. The page
+    # that shows the number is this browser's alone (a reload shows it again).
+    session["registered"] = order.number
     return redirect(url_for("os.created", numero=order.display_number), 303)
 
 
 @bp.get("/os/registrada/<numero>")
 def created(numero: str):
+    """"Sua O.S. foi registrada com o número …", for the browser that registered it: for any
+    other, a link to this page could announce a number that was never registered."""
     number = ServiceOrder.parse_number(numero)
-    if number is None:
+    if number is None or session.get("registered") != number:
         abort(404)
     return render_template("os/created.html", number=format_number(number))
 
