@@ -270,6 +270,15 @@ def shot(page, name):
         page.screenshot(path=os.path.join(directory, f"{name}.png"), full_page=True)
 
 
+def sign_in_in_browser(page, app, mailbox, live_server, email):
+    """An attendant signs in as in real life: asks for the link, opens it from the e-mail."""
+    page.goto(live_server + "/atendimento")
+    page.get_by_label("Endereço de e-mail").fill(email)
+    go(page.get_by_role("button", name="Enviar link de entrada"))
+    page.goto(mailed_link(app, mailbox, email, "/atendimento/entrar/"))
+    go(page.get_by_role("button", name="Entrar no atendimento"))
+
+
 def mailed_link(app, mailbox, address, marker):
     """Deliver the outbox and return the newest link containing `marker` sent to `address`."""
     deliver(app)

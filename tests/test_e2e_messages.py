@@ -5,7 +5,7 @@ JavaScript."""
 
 import pytest
 
-from conftest import deliver, go, mailed_link, shot
+from conftest import deliver, go, shot, sign_in_in_browser
 
 pytestmark = pytest.mark.browser
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15"
@@ -192,11 +192,7 @@ def test_long_unbroken_words_never_widen_a_phone_page(app, live_server, browser,
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         shot(page, "long-words-os-360")
         staff = context.new_page()
-        staff.goto(live_server + "/atendimento")
-        staff.get_by_label("Endereço de e-mail").fill("atendimento@exemplo.gov.br")
-        go(staff.get_by_role("button", name="Enviar link de entrada"))
-        staff.goto(mailed_link(app, mailbox, "atendimento@exemplo.gov.br", "/atendimento/entrar/"))
-        go(staff.get_by_role("button", name="Entrar no atendimento"))
+        sign_in_in_browser(staff, app, mailbox, live_server, "atendimento@exemplo.gov.br")
         staff.goto(f"{live_server}/atendimento/os/{number}")
         assert staff.get_by_role("textbox", name=label).is_visible()
         assert staff.evaluate("document.documentElement.scrollWidth") <= 360

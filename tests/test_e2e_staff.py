@@ -5,7 +5,7 @@ citizen sees the reply and never the note."""
 
 import pytest
 
-from conftest import deliver, go, mailed_link, shot
+from conftest import deliver, go, mailed_link, shot, sign_in_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -75,3 +75,21 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
     finally:
         staff.close()
         citizen.close()
+
+
+def test_on_a_phone_a_refused_field_edit_opens_at_the_error(app, make_order, live_server, browser, mailbox):
+    number = make_order(subject="IPVA - 1º Emplacamento", field_values={"RENAVAM": "01234567897"})
+    context = browser.new_context(locale="pt-BR", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        sign_in_in_browser(page, app, mailbox, live_server, "atendimento@exemplo.gov.br")
+        page.goto(f"{live_server}/atendimento/os/{number}")
+        page.get_by_role("textbox", name="RENAVAM").fill("123")
+        go(page.get_by_role("button", name="Salvar dados"))
+        error = page.get_by_text("O RENAVAM tem 11 dígitos.")
+        box = error.bounding_box()
+        assert box is not None and 0 <= box["y"] < 740, box  # on screen, not 7,000 px below
+        assert page.get_by_role("textbox", name="RENAVAM").input_value() == "123"
+        shot(page, "staff-field-error-360")
+    finally:
+        context.close()

@@ -476,7 +476,14 @@ def update(client, number, **changes):
 
 def test_status_changes_are_told_to_the_citizen_and_audited(app, marcos, make_order, mailbox):
     number = make_order()
-    assert update(marcos, number, status="fechada").status_code == 303
+    unchanged = update(marcos, number)
+    assert "Nada foi alterado." in marcos.get(unchanged.headers["Location"]).get_data(as_text=True)
+    response = update(marcos, number, status="fechada")
+    assert response.status_code == 303
+    # Back at the top, where "Alterações salvas." is: not at the form's "#acoes", which the
+    # browser would keep from the form's address if the redirect had no fragment of its own.
+    assert response.headers["Location"] == f"/atendimento/os/{number}#conteudo"
+    assert "Alterações salvas." in marcos.get(response.headers["Location"]).get_data(as_text=True)
     deliver(app)
     [notice] = mailbox.to("eliane@exemplo.com.br")
     assert "mudou de Aberta para Fechada" in mailbox.text(notice)
@@ -493,6 +500,9 @@ def test_transfer_moves_the_os_out_of_reach_and_assigning_is_audited(app, marcos
     assert "atribuída (Marcos Atendente)" in marcos.get(f"/atendimento/os/{number}").get_data(as_text=True)
     response = update(marcos, number, department=str(arrecadacao))
     assert response.headers["Location"] == "/atendimento/"
+    # Told where it went, not just "saved": the O.S. is no longer Marcos's to open.
+    assert f"O.S. #{number} transferida para Arrecadação: ela sai da sua fila." in \
+        marcos.get(response.headers["Location"]).get_data(as_text=True)
     assert marcos.get(f"/atendimento/os/{number}").status_code == 404
     html = other_department.get(f"/atendimento/os/{number}").get_data(as_text=True)
     assert "transferida (Atendimento → Arrecadação)" in html
@@ -520,9 +530,15 @@ def test_subject_fields_are_edited_with_validation_and_audited(app, marcos, make
     with app.app_context():
         fields = {f.label: f"campo_{f.id}" for f in get_order(number).subject.fields}
     hidden = page_form(marcos, path, f"{path}/campos")
+    # The forms post to their own section: a page sent back with an error opens at the error
+    # (on a phone the side column comes after the whole thread).
+    page = marcos.get(path).get_data(as_text=True)
+    assert f'action="{path}/campos#campos"' in page and 'id="campos"' in page
+    assert f'action="{path}/atualizar#acoes"' in page and 'id="acoes"' in page
     bad = marcos.post(f"{path}/campos", data={**hidden, fields["RENAVAM"]: "123", fields["PLACA"]: "ABC1D23"})
     assert bad.status_code == 422 and "O RENAVAM tem 11 dígitos." in bad.get_data(as_text=True)
-    marcos.post(f"{path}/campos", data={**hidden, fields["RENAVAM"]: "01234567897", fields["PLACA"]: "abc1d23"})
+    saved = marcos.post(f"{path}/campos", data={**hidden, fields["RENAVAM"]: "01234567897", fields["PLACA"]: "abc1d23"})
+    assert saved.headers["Location"] == f"{path}#conteudo"
     html = marcos.get(path).get_data(as_text=True)
     assert "campo alterado (PLACA: NBB0A00 → ABC1D23)" in html
     # A second attendant with the page open from before cannot put the old plate back.

@@ -633,7 +633,9 @@ def update(numero: str):
     attendant = current_attendant()
     form = UpdateForm()
     form.department.choices = department_options()
-    back = url_for("staff.order", numero=order.display_number)
+    # To the top, where the message is: without a fragment of its own the browser would keep
+    # the form's "#acoes".
+    back = url_for("staff.order", numero=order.display_number, _anchor="conteudo")
     if not form.validate():
         return _order_page(order, update_form=form, status=422)
     if form.version.data != str(order.version):
@@ -665,6 +667,7 @@ def update(numero: str):
         changes.append(("atribuída", assignee.name if assignee else "a ninguém"))
         order.assignee = assignee
     if not changes:
+        flash("Nada foi alterado.", "info")
         return redirect(back, 303)
     order.updated_at = utcnow()
     for action, detail in changes:
@@ -679,9 +682,11 @@ def update(numero: str):
         db.session.rollback()
         flash("Outro atendente alterou esta O.S. ao mesmo tempo. Confira e repita a alteração.", "error")
         return redirect(back, 303)
+    if not order.visible_to(attendant=attendant):  # transferred out of this attendant's reach
+        flash(f"O.S. #{order.display_number} transferida para {order.department.name}: ela sai da "
+              "sua fila.", "info")
+        return redirect(url_for("staff.home"), 303)
     flash("Alterações salvas.", "info")
-    if not order.visible_to(attendant=attendant):
-        return redirect(url_for("staff.home"), 303)  # transferred out of this attendant's reach
     return redirect(back, 303)
 
 
@@ -691,10 +696,11 @@ def edit_fields(numero: str):
     form = ButtonForm()
     if not form.validate():
         abort(400)
+    back = url_for("staff.order", numero=order.display_number, _anchor="conteudo")  # as in `update`
     if request.form.get("version") != str(order.version):
         flash("Outro atendente alterou esta O.S. enquanto você a via. Confira os dados atuais e "
               "repita a alteração, se ainda for o caso.", "error")
-        return redirect(url_for("staff.order", numero=order.display_number), 303)
+        return redirect(back, 303)
     values, errors = subject_field_values(order.subject)
     if errors:
         return _order_page(order, fields_errors=errors, status=422)
@@ -718,9 +724,9 @@ def edit_fields(numero: str):
     except StaleDataError:
         db.session.rollback()
         flash("Outro atendente alterou esta O.S. ao mesmo tempo. Confira e repita a alteração.", "error")
-        return redirect(url_for("staff.order", numero=order.display_number), 303)
+        return redirect(back, 303)
     flash("Campos salvos.", "info")
-    return redirect(url_for("staff.order", numero=order.display_number), 303)
+    return redirect(back, 303)
 
 
 @bp.get("/os/<numero>/anexos/<int(max=2147483647):attachment_id>")
