@@ -9,6 +9,8 @@
  *   are reported before anything is sent, so a long text is never lost to a refused upload.
  * - Forms with data-once: the submit button is disabled after the first submit.
  * - A subject chooser (select[data-subject-chooser]) shows only that subject's fields.
+ * - An input with data-enter="name": Enter in it presses the form's button of that name
+ *   (the e-mail of "Registrar O.S." looks the contact up instead of registering).
  */
 (function () {
   "use strict";
@@ -309,4 +311,12 @@
   document.querySelectorAll("input[type=file][data-max-bytes]").forEach(setupFiles);
   document.querySelectorAll("form[data-once]").forEach(setupOnce);
   document.querySelectorAll("select[data-subject-chooser]").forEach(setupSubjectChooser);
+  document.querySelectorAll("input[data-enter]").forEach(function (input) {
+    input.addEventListener("keydown", function (event) {
+      var button = input.form && input.form.elements.namedItem(input.getAttribute("data-enter"));
+      if (event.key !== "Enter" || !button || !button.click) return;
+      event.preventDefault();
+      button.click();
+    });
+  });
 })();

@@ -93,3 +93,20 @@ def test_on_a_phone_a_refused_field_edit_opens_at_the_error(app, make_order, liv
         shot(page, "staff-field-error-360")
     finally:
         context.close()
+
+
+def test_enter_in_the_callers_email_looks_the_contact_up(app, make_order, live_server, browser, mailbox):
+    make_order(email="eliane@exemplo.com.br", name="Eliane Barbosa", phone="(69) 3211-0000")
+    context = browser.new_context(locale="pt-BR", viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        sign_in_in_browser(page, app, mailbox, live_server, "atendimento@exemplo.gov.br")
+        page.goto(f"{live_server}/atendimento/os/nova")
+        page.get_by_label("E-mail do cidadão").fill("eliane@exemplo.com.br")
+        with page.expect_navigation():
+            page.get_by_label("E-mail do cidadão").press("Enter")
+        assert "Contato conhecido: Eliane Barbosa" in page.inner_text("main")
+        assert page.get_by_label("Nome do cidadão").input_value() == "Eliane Barbosa"
+        assert "Corrija" not in page.inner_text("main")  # nothing was registered or refused
+    finally:
+        context.close()

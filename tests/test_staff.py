@@ -391,8 +391,11 @@ def test_intake_finds_a_known_caller_and_keeps_their_details(app, marcos, make_o
     html = found.get_data(as_text=True)
     assert "Contato conhecido: <strong>Eliane Barbosa</strong>" in html and 'value="(69) 3211-0000"' in html
     intake(marcos, app, email="eliane@exemplo.com.br", name="Outro Nome")
+    # Known: the name need not be typed again (the O.S. stays with her, as the page says).
+    assert intake(marcos, app, email="eliane@exemplo.com.br", name="", phone="").status_code == 303
     with app.app_context():
-        assert {o.contact.name for o in db.session.scalars(sa.select(ServiceOrder))} == {"Eliane Barbosa"}
+        orders = db.session.scalars(sa.select(ServiceOrder)).all()
+        assert len(orders) == 3 and {o.contact.name for o in orders} == {"Eliane Barbosa"}
 
 
 def test_intake_validates_and_keeps_what_was_typed(app, marcos):
@@ -402,6 +405,13 @@ def test_intake_validates_and_keeps_what_was_typed(app, marcos):
     assert response.status_code == 422
     assert "Informe um endereço de e-mail válido" in html and "Informe RENAVAM." in html
     assert "Texto da ligação" in html and 'value="maria@"' in html
+    # Said to the attendant about the caller, and listed in the page's order.
+    unknown = intake(marcos, app, email="novo@exemplo.com.br", name="", body="").get_data(as_text=True)
+    assert "Nome do cidadão</a>: Informe o nome completo do cidadão." in unknown
+    assert unknown.index(">Nome do cidadão</a>") < unknown.index(">Pedido do cidadão, como ele contou</a>")
+    # With JavaScript, Enter in the e-mail looks the contact up instead of registering.
+    page = marcos.get("/atendimento/os/nova").get_data(as_text=True)
+    assert re.search(r'<input[^>]*data-enter="find"[^>]*id="email"', page)
 
 
 # --- The O.S. page ---

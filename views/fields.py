@@ -62,9 +62,9 @@ def email_field(label: str = "Endereço de E-mail") -> StringField:
     ])
 
 
-def name_field(label: str = "Nome completo") -> StringField:
+def name_field(label: str = "Nome completo", missing: str = "Informe seu nome completo.") -> StringField:
     return StringField(label, filters=[strip], validators=[
-        DataRequired("Informe seu nome completo."),
+        DataRequired(missing),
         Length(max=120, message="O nome pode ter no máximo 120 caracteres."),
     ])
 

@@ -57,14 +57,15 @@ class ButtonForm(Form):
 
 
 class IntakeForm(MessageForm):
-    body = message_field("Pedido do cidadão, como ele contou")
+    # In the page's order, which the list of errors above the form follows.
     channel = SelectField("Localidade", choices=options((c, c) for c in CHANNELS), default="Telefone")
     email = email_field("E-mail do cidadão")
-    name = name_field("Nome do cidadão")
+    name = name_field("Nome do cidadão", "Informe o nome completo do cidadão.")
     phone = phone_field("Telefone")
     extension = extension_field("Ramal")
     subject = SelectField("Assunto", coerce=str, validate_choice=False)
     department = SelectField("Departamento", coerce=str, validate_choice=False)
+    body = message_field("Pedido do cidadão, como ele contou")
     find = SubmitField("Buscar contato")
     next_step = SubmitField("Continuar")
     submit = SubmitField("Registrar O.S.")
@@ -483,6 +484,8 @@ def intake():
         return page()
     if form.next_step.data:
         return page()
+    if existing is not None and not form.name.data:
+        form.name.data = existing.name  # the O.S. stays with the known contact, as the page says
     form_ok = form.validate()
     values, field_errors = subject_field_values(chosen) if chosen else ({}, {})
     if chosen is None:
