@@ -339,7 +339,15 @@ def test_removing_a_field_deletes_the_values_typed_in_it(app, admin, make_order)
     placa = one(app, SubjectField, subject_id=subject.id, label="PLACA")
     page = f"/atendimento/admin/assuntos/{subject.id}"
     assert "Preenchido em 1 O.S.; remover apaga esses valores." in html_of(admin.get(page))
-    response = post(admin, f"{page}/campos/{placa.id}/remover", {}, token_page=page)
+    # One click on "Remover" only asks: the values would go for good.
+    asked = post(admin, f"{page}/campos/{placa.id}/remover", {}, token_page=page)
+    html = html_of(asked)
+    assert asked.status_code == 200 and "Remover o campo PLACA?" in html
+    assert "Ele está preenchido em 1 O.S. do assunto IPVA - 1º Emplacamento." in html
+    assert 'name="confirmar" value="sim"' in html and "Cancelar" in html
+    with app.app_context():
+        assert sorted(db.session.scalars(sa.select(FieldValue.value))) == ["01234567897", "NBB0A00"]
+    response = post(admin, f"{page}/campos/{placa.id}/remover", {"confirmar": "sim"}, token_page=page)
     assert response.status_code == 303
     with app.app_context():
         values = db.session.scalars(sa.select(FieldValue.value)).all()

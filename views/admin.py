@@ -458,6 +458,11 @@ def field_remove(subject_id: int, field_id: int):
     field = _field_of(subject_id, field_id)
     if not ButtonForm().validate():
         abort(400)
+    used = _value_counts(field.subject).get(field.id, 0)
+    if used and request.form.get("confirmar") != "sim":
+        # Values typed in O.S. would go with it, for good: asked once more, on a page of its own.
+        return render_template("admin/field_remove.html", extra_field=field, subject=field.subject,
+                               used=used, counted_up_to=COUNTED_UP_TO, button_form=ButtonForm())
     label = field.label
     # The database deletes the values typed in this field (field_value.field_id is
     # ON DELETE CASCADE); nothing on the ORM side holds them.
