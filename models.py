@@ -344,6 +344,14 @@ class Contact(UserMixin, db.Model):
         return f"{self.id}.{self.link_version}"
 
 
+def phone_tail(phone: str | None) -> str | None:
+    """The last 8 digits of a phone, however it was typed: "(69) 8400-0000", "69 84000000"
+    and "+55 69 98400-0000" all end in 84000000 (a landline's whole number, a mobile's
+    without its leading 9). None for fewer than 8 digits."""
+    digits = "".join(c for c in (phone or "") if c.isascii() and c.isdigit())
+    return digits[-8:] if len(digits) >= 8 else None
+
+
 def read(statement, params: dict | None = None):
     """The rows of a plain SELECT (built once, see `_statements`), run on the session's
     connection: the ORM's execute layer costs more than these small queries themselves.
@@ -441,6 +449,9 @@ class ServiceOrder(db.Model):
         # activity index instead: page 400 of a subject's closed O.S., 21 ms).
         sa.Index("ix_service_order_status_updated", "status", "updated_at", "id"),
         sa.Index("ix_service_order_updated", "updated_at"),
+        # The queue's search by the phone given for an O.S. (most O.S. have none).
+        sa.Index("ix_service_order_phone_tail", "phone_tail", sqlite_where=sa.text("phone_tail IS NOT NULL"),
+                 postgresql_where=sa.text("phone_tail IS NOT NULL")),
     )
 
     # active_history: the kept counts (OrderCount, ContactOrderCount) need the old value of
@@ -457,6 +468,8 @@ class ServiceOrder(db.Model):
     )
     channel: Mapped[str] = mapped_column(sa.String(40), default="Usuário Externo")
     phone: Mapped[Optional[str]] = mapped_column(sa.String(40))  # the phone given for this O.S.
+    # Its last 8 digits (see phone_tail), for the queue's search.
+    phone_tail: Mapped[Optional[str]] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # last activity
     # Set while the latest thread entry is the citizen's: the queue marks it unanswered.
@@ -477,6 +490,11 @@ class ServiceOrder(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("phone")
+    def _keep_phone_tail(self, key, value):
+        self.phone_tail = phone_tail(value)
+        return value
 
     @classmethod
     def open(cls, *, contact: Contact, subject: Subject, body_html: str, channel: str,

@@ -107,27 +107,45 @@ def test_db_upgrade_builds_the_schema_the_models_describe(app, runner):
         connection.commit()
 
 
-def test_a_message_written_before_the_lower_cased_search_text_is_still_found(app, runner, make_order):
-    """Migration 0a7c3e9b5d21: PostgreSQL now matches the stored text with LIKE, so the text
-    of older messages is lower-cased by the upgrade (SQLite's full-text index folds case)."""
-    number = make_order(message="Pedido de REVISÃO do Lançamento")
+def run_one_migration(app, runner, before: str, migration: str, *undo: str) -> None:
+    """Run one migration on the test database as if it stood at `before`: the `undo`
+    statements first put back what that migration changes."""
     with app.app_context(), db.engine.connect() as connection:
-        connection.execute(sa.text("UPDATE thread_entry SET body_text = 'Pedido de REVISÃO do Lançamento'"))
+        for statement in undo:
+            connection.execute(sa.text(statement))
         connection.execute(sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)"))
         connection.execute(sa.text("DELETE FROM alembic_version"))
-        connection.execute(sa.text("INSERT INTO alembic_version VALUES ('8e41c7d2a6f0')"))
+        connection.execute(sa.text("INSERT INTO alembic_version VALUES (:before)"), {"before": before})
         connection.commit()
     try:
-        result = runner.invoke(args=["db", "upgrade", "0a7c3e9b5d21"])  # this migration only
+        result = runner.invoke(args=["db", "upgrade", migration])  # this migration only
         assert result.exit_code == 0, result.output
     finally:
         with app.app_context(), db.engine.connect() as connection:
             connection.execute(sa.text("DROP TABLE alembic_version"))
             connection.commit()
+
+
+def test_a_message_written_before_the_lower_cased_search_text_is_still_found(app, runner, make_order):
+    """Migration 0a7c3e9b5d21: PostgreSQL now matches the stored text with LIKE, so the text
+    of older messages is lower-cased by the upgrade (SQLite's full-text index folds case)."""
+    number = make_order(message="Pedido de REVISÃO do Lançamento")
+    run_one_migration(app, runner, "8e41c7d2a6f0", "0a7c3e9b5d21",
+                      "UPDATE thread_entry SET body_text = 'Pedido de REVISÃO do Lançamento'")
     admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
     for query in ("revisão do lançamento", "REVISÃO DO LANÇAMENTO"):
         html = admin.get(f"/atendimento/?status=todas&q={query}").get_data(as_text=True)
         assert f">{number}<" in html, query
+
+
+def test_an_os_registered_before_its_phone_was_searchable_is_found_after_the_upgrade(app, runner, make_order):
+    """Migration e7a2c9d41b35 fills the phone's last digits of the O.S. already stored."""
+    number = make_order(phone="(69) 8400-0000")
+    run_one_migration(app, runner, "c5e8a1f3d902", "e7a2c9d41b35", "DROP INDEX ix_service_order_phone_tail",
+                      "ALTER TABLE service_order DROP COLUMN phone_tail")
+    admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
+    html = admin.get("/atendimento/?status=todas&q=8400-0000").get_data(as_text=True)
+    assert f">{number}<" in html
 
 
 def test_os_new_refuses_values_too_long_with_a_message(runner, catalogue):

@@ -142,6 +142,16 @@ def test_text_search_reads_an_index_not_every_message(app, catalogue, make_order
             assert "Seq Scan" not in text, text
 
 
+def test_a_search_by_an_os_phone_reads_its_index(app, catalogue, make_order):
+    from views.staff import _search_statement
+
+    make_order(phone="(69) 8400-0000")
+    query = _search_statement(("phone",)).params(phone_tail="84000000")
+    with app.app_context():
+        assert len(db.session.execute(query).all()) == 1
+    assert "ix_service_order_phone_tail" in plan(app, query)
+
+
 def test_each_benchmarked_page_reads_only_what_it_shows(app, client, make_order, mailbox):
     """Exact counts, so a new query on a page bench/run measures is a decision, not an
     accident: each is one round trip the page pays on every view."""

@@ -4,6 +4,7 @@ the O.S. page's actions, the audit trail, and who may reach what."""
 import io
 import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -174,6 +175,22 @@ def test_the_queue_searches_every_way_a_caller_identifies_an_os(app, marcos, mak
     html = marcos.get("/atendimento/?" + f"status=todas&q={query.format(number=number)}").get_data(as_text=True)
     assert (f">{number}<" in html) is finds
     assert f">{other}<" not in html
+
+
+def test_the_queue_finds_an_os_by_the_phone_given_for_it(app, marcos, make_order):
+    """The O.S. page shows "Telefone da O.S." (the caller may have rung from another phone
+    than their contact's): the search finds it by that number however it is typed."""
+    number = make_order(phone="(69) 3211-0000")
+    other = make_order(email="joao@exemplo.com.br", name="João", phone="(69) 99999-9999")
+    with app.app_context():
+        get_order(number).phone = "(69) 8400-0000"
+        db.session.commit()
+    for query in ("8400-0000", "84000000", "(69) 8400-0000", "+55 69 8400 0000", "3211-0000"):
+        html = marcos.get("/atendimento/?" + urlencode({"status": "todas", "q": query})).get_data(as_text=True)
+        assert f">{number}<" in html and f">{other}<" not in html, query
+    for query in ("8400", "protocolo 84000000"):  # too short for a phone; not a phone
+        html = marcos.get("/atendimento/?" + urlencode({"status": "todas", "q": query})).get_data(as_text=True)
+        assert f">{number}<" not in html, query
 
 
 def test_a_search_finds_a_callers_address_by_a_part_typed_in_capitals(app, marcos, make_order):

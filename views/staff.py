@@ -9,6 +9,7 @@ asks `ServiceOrder.visible_to(attendant=...)`.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import cache
 
@@ -26,7 +27,7 @@ import uploads
 from app import db, limiter
 from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
                     FieldKind, FieldValue, OrderCount, ServiceOrder, Status, Subject, SubjectField,
-                    ThreadEntry, counted_up_to, normalize_email, read, utcnow)
+                    ThreadEntry, counted_up_to, normalize_email, phone_tail, read, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
                            send_reply_to_citizen, send_status_change)
 from security import (SignedInAttendant, current_attendant, is_safe_next, limit_from,
@@ -44,6 +45,7 @@ PER_PAGE = 25  # a screenful at 1366 px, as helpdesks show (osTicket: 25)
 # every row before it), and counting a filter's matches beyond it, 90 to 220 ms. Narrower
 # filters or search terms reach the older ones, as Zendesk's and GitHub's lists do.
 MAX_LISTED = 10_000
+PHONE_LIKE = re.compile(r"[\d\s()+.\-]+")  # "(69) 8400-0000", "+55 69 98400.0000"
 OPEN_ENDPOINTS = {"staff.home", "staff.sign_in", "staff.sign_in_sent", "staff.sign_in_link"}
 
 
@@ -213,6 +215,10 @@ def _search(query: str) -> list[int]:
     if number is not None:
         keys.append("number")
         values["number"] = number
+    tail = phone_tail(query) if PHONE_LIKE.fullmatch(query) else None
+    if tail is not None:  # the phone given for an O.S., which may not be its contact's
+        keys.append("phone")
+        values["phone_tail"] = tail
     for kind in (FieldKind.RENAVAM, FieldKind.PLACA, FieldKind.CPF_CNPJ):
         try:
             values[f"field_{kind.value}"] = fieldtypes.normalize(kind, query)
@@ -237,6 +243,8 @@ def _search_statement(keys: tuple[str, ...]) -> sa.CompoundSelect:
     for key in keys:
         if key == "number":
             matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.number == sa.bindparam("number")))
+        elif key == "phone":
+            matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.phone_tail == sa.bindparam("phone_tail")))
         elif key.startswith("contacts "):
             contacts = search.statement(key.removeprefix("contacts "))
             matches.append(sa.select(ServiceOrder.id).where(ServiceOrder.contact_id.in_(contacts)))

@@ -1,0 +1,44 @@
+"""The queue finds an O.S. by the phone given for it: its last 8 digits, indexed
+
+Revision ID: e7a2c9d41b35
+Revises: c5e8a1f3d902
+Create Date: 2026-12-01 04:45:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = 'e7a2c9d41b35'
+down_revision = 'c5e8a1f3d902'
+branch_labels = None
+depends_on = None
+
+
+def _tail(phone):
+    # A frozen copy of models.phone_tail: a migration must not change with the models.
+    digits = "".join(c for c in (phone or "") if c.isascii() and c.isdigit())
+    return digits[-8:] if len(digits) >= 8 else None
+
+
+def upgrade():
+    with op.batch_alter_table('service_order', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('phone_tail', sa.String(length=8), nullable=True))
+    connection = op.get_bind()
+    rows = connection.execute(sa.text("SELECT id, phone FROM service_order WHERE phone IS NOT NULL")).all()
+    updates = [{"id": id_, "tail": _tail(phone)} for id_, phone in rows if _tail(phone)]
+    for first in range(0, len(updates), 10_000):
+        connection.execute(sa.text("UPDATE service_order SET phone_tail = :tail WHERE id = :id"),
+                           updates[first:first + 10_000])
+    with op.batch_alter_table('service_order', schema=None) as batch_op:
+        batch_op.create_index('ix_service_order_phone_tail', ['phone_tail'], unique=False,
+                              sqlite_where=sa.text('phone_tail IS NOT NULL'),
+                              postgresql_where=sa.text('phone_tail IS NOT NULL'))
+
+
+def downgrade():
+    with op.batch_alter_table('service_order', schema=None) as batch_op:
+        batch_op.drop_index('ix_service_order_phone_tail', sqlite_where=sa.text('phone_tail IS NOT NULL'),
+                            postgresql_where=sa.text('phone_tail IS NOT NULL'))
+        batch_op.drop_column('phone_tail')
