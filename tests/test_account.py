@@ -73,6 +73,8 @@ def test_register_confirm_signs_in_and_lists_os_opened_by_phone_before(app, clie
     assert done.headers["Location"] == "/conta/confirmada"
     html = client.get("/conta/confirmada").get_data(as_text=True)
     assert "Conta Confirmada!" in html and "Obrigado por se registrar." in html
+    # "Você pode abrir uma nova O.S. ou gerenciar as O.S. existentes": both are offered.
+    assert '<a class="button" href="/os/nova">Abrir uma nova O.S.</a>' in html
     assert "Você já confirmou o seu endereço de e-mail e sua conta foi ativada com êxito." in html
     # The link proved the address: the details typed at registration replace the office's
     # (until then a stranger typing this e-mail could change nothing, see below).

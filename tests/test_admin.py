@@ -371,7 +371,7 @@ def test_attendant_create_with_departments(app, admin):
                                   "department_ids": list(departments.values()), "active": "y"})
     assert response.status_code == 303
     listing = html_of(admin.get("/atendimento/admin/atendentes"))
-    assert "Atendente Eliane Souza cadastrado." in listing
+    assert "Cadastro de Eliane Souza feito. Para entrar, basta informar este e-mail em Atendimento" in listing
     assert "eliane.souza@exemplo.gov.br" in listing and "Arrecadação, Fiscalização" in listing
     with app.app_context():
         created = db.session.scalar(

@@ -547,8 +547,8 @@ def _attendant_page(attendant: Attendant | None):
     if attendant.id == me.id:
         sign_in_attendant(attendant)  # a new e-mail ends the other sessions, not this one
     if created:
-        flash(f"Atendente {attendant.name} cadastrado. Para entrar, ele informa este e-mail em "
-              "Atendimento e recebe um link de entrada.", "info")
+        flash(f"Cadastro de {attendant.name} feito. Para entrar, basta informar este e-mail em "
+              "Atendimento e abrir o link de entrada que chegar.", "info")
     else:
         flash(f"Atendente {attendant.name} salvo.", "info")
     return redirect(url_for("admin.attendants"), 303)
