@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app import db
-from models import (CHANNELS, Attachment, Attendant, Contact, Department, EntryKind,
+from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
                     FieldKind, NumberSequence, ServiceOrder, Status, Subject, SubjectField,
                     ThreadEntry, normalize_email)
 from notifications import send_new_order
@@ -220,6 +220,9 @@ def _seed_orders() -> list[ServiceOrder]:
     created = _local(2015, 5, 15, 10, 30)
     first.created_at = first.updated_at = first.entries[0].created_at = created
     db.session.flush()
+    # Its history ("Quem fez o quê") starts when it was opened too, not today.
+    db.session.execute(sa.update(AuditEvent).where(AuditEvent.service_order_id == first.id)
+                       .values(created_at=created))
     stored = f"demo-{secrets.token_hex(8)}.pdf"
     path = f"{current_app.config['UPLOAD_DIR']}/{stored}"
     with open(path, "wb") as fh:

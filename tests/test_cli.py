@@ -85,6 +85,9 @@ def test_demo_is_idempotent_and_has_the_ipva_subject(app, runner):
         assert db.session.scalar(sa.select(sa.func.count(ServiceOrder.id))) == 3
         ipva = db.session.scalar(sa.select(Subject).where(Subject.name == "IPVA - 1º Emplacamento"))
         assert [(f.label, f.kind.value) for f in ipva.fields] == [("RENAVAM", "renavam"), ("PLACA", "placa")]
+    admin = staff_session(app, app.test_client(), "admin@exemplo.gov.br")
+    history = admin.get("/atendimento/os/00002172").get_data(as_text=True)
+    assert "15/05/2015 10:30" in history.split("Quem fez o quê", 1)[1]  # opened then, not today
 
 
 def test_db_upgrade_builds_the_schema_the_models_describe(app, runner):

@@ -84,6 +84,12 @@ def test_on_a_phone_a_refused_field_edit_opens_at_the_error(app, make_order, liv
         page = context.new_page()
         sign_in_in_browser(page, app, mailbox, live_server, "atendimento@exemplo.gov.br")
         page.goto(f"{live_server}/atendimento/os/{number}")
+        # The side column is far below the thread on a phone: a link under the title goes there.
+        page.get_by_role("navigation", name="Nesta O.S.").get_by_role(
+            "link", name="Dados de IPVA - 1º Emplacamento").click()
+        page.wait_for_function("location.hash === '#campos'")
+        renavam = page.get_by_role("textbox", name="RENAVAM").bounding_box()
+        assert 0 <= renavam["y"] < 740, renavam
         page.get_by_role("textbox", name="RENAVAM").fill("123")
         go(page.get_by_role("button", name="Salvar dados"))
         error = page.get_by_text("O RENAVAM tem 11 dígitos.")
