@@ -161,6 +161,8 @@ def test_the_queue_marks_unanswered_and_overdue_os(app, marcos, make_order):
     row = lambda n: html[html.index(f">{n}<"):html.index("</tr>", html.index(f">{n}<"))]
     assert "Atrasada" in row(late)
     assert "Aguardando resposta" in row(waiting) and "Atrasada" not in row(waiting)
+    # A narrow column breaks an address after its @, not in the middle of a word.
+    assert "eliane@<wbr>exemplo.com.br" in row(waiting)
 
 
 @pytest.mark.parametrize("query,finds", [
