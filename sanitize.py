@@ -24,6 +24,15 @@ _DROP_WITH_CONTENT = re.compile(
 
 
 _ABSOLUTE = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
+# Blocks that are not kept keep their shape: a heading becomes a paragraph (not text run into
+# the next), a table row a line of its own, cells apart ("cel1 cel2", not "cel1cel2").
+_AS_PARAGRAPH = [
+    (re.compile(r"<h[1-6]\b[^>]*>", re.IGNORECASE), "<p>"),
+    (re.compile(r"</h[1-6]\s*>", re.IGNORECASE), "</p>"),
+    (re.compile(r"<tr\b[^>]*>", re.IGNORECASE), "<div>"),
+    (re.compile(r"</tr\s*>", re.IGNORECASE), "</div>"),
+    (re.compile(r"</t[dh]\s*>", re.IGNORECASE), " "),
+]
 
 
 def _link_attributes(attrs, new=False):
@@ -54,6 +63,8 @@ def _cleaner():
 def clean_html(html: str) -> str:
     """Sanitized HTML: an allowlist of tags, links only to http, https and mailto."""
     html = _DROP_WITH_CONTENT.sub("", html or "")
+    for pattern, replacement in _AS_PARAGRAPH:
+        html = pattern.sub(replacement, html)
     return _cleaner().clean(html).strip()
 
 
@@ -73,9 +84,11 @@ def html_to_text(html: str) -> str:
                   lambda m: m.group(2) if html_lib.unescape(m.group(1)) in m.group(2)
                   else f"{m.group(2)} ({m.group(1)})", html or "")
     text = re.sub(r"(?i)<br\s*/?>", "\n", text)
+    text = re.sub(r"(?i)(?<=[^>\s])<(p|div|blockquote|pre|ul|ol)\b", r"\n<\1", text)  # "antes<p>Título"
     text = re.sub(r"(?i)</(p|div|li|blockquote|pre)>", "\n", text)
     text = re.sub(r"(?i)<li>", "- ", text)
     text = html_lib.unescape(re.sub(r"<[^>]+>", "", text)).replace("\xa0", " ")
+    text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 

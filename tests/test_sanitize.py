@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sanitize import ALLOWED_TAGS, body_from_form, clean_html, is_blank, text_to_html
+from sanitize import ALLOWED_TAGS, body_from_form, clean_html, html_to_text, is_blank, text_to_html
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -103,6 +103,15 @@ def test_styles_classes_and_words_junk_go_but_the_text_stays():
     word = ('<p class="MsoNormal" style="margin:0cm"><span style="font-family:Calibri">Texto '
             '<o:p></o:p></span></p><script>alert(1)</script>')
     assert clean_html(word) == "<p>Texto </p>"
+
+
+def test_headings_and_tables_keep_their_lines_and_cells_apart():
+    """Pasted from a web page or a spreadsheet without the editor: the text keeps its shape."""
+    html = clean_html("antes<h2 class='x'>Título</h2>depois"
+                      "<table><tr><th>Placa</th><th>RENAVAM</th></tr><tr><td>NBB0A00</td><td>01234567897</td></tr></table>")
+    assert html.startswith("antes<p>Título</p>depois")
+    assert html.endswith("<div>Placa RENAVAM </div><div>NBB0A00 01234567897 </div>")
+    assert html_to_text(html) == "antes\nTítulo\ndepois\nPlaca RENAVAM\nNBB0A00 01234567897"
 
 
 def test_plain_text_is_escaped_and_keeps_its_paragraphs():
