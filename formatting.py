@@ -52,12 +52,12 @@ def up_to(number: int, cap: int | None) -> str:
 
 
 def file_size(size: int | None) -> str:
-    """512 as "512 bytes", 132915 as "129,8 KB", 10 MiB as "10 MB" (static/editor.js's
-    formatSize writes the same)."""
+    """512 as "512 bytes", 132915 as "129,8 kb" (the manual's way), 10 MiB as "10 mb"
+    (static/editor.js's formatSize writes the same)."""
     size = size or 0
     if size < 1024:
         return "1 byte" if size == 1 else f"{size} bytes"
-    value, unit = (size / 1024, "KB") if size < 1024 * 1024 else (size / (1024 * 1024), "MB")
+    value, unit = (size / 1024, "kb") if size < 1024 * 1024 else (size / (1024 * 1024), "mb")
     return f"{decimal(value).removesuffix(',0')} {unit}"
 
 

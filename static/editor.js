@@ -228,12 +228,12 @@
     if (help) help.textContent = help.getAttribute("data-editor-help");
   }
 
-  // As formatting.file_size: "512 bytes", "129,8 KB", "10 MB".
+  // As formatting.file_size: "512 bytes", "129,8 kb", "10 mb".
   function formatSize(bytes) {
     if (bytes < 1024) return bytes === 1 ? "1 byte" : bytes + " bytes";
     var mb = bytes >= 1024 * 1024;
     var value = (bytes / (mb ? 1024 * 1024 : 1024)).toFixed(1).replace(/\.0$/, "").replace(".", ",");
-    return value + (mb ? " MB" : " KB");
+    return value + (mb ? " mb" : " kb");
   }
 
   function setupFiles(input) {

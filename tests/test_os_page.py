@@ -73,7 +73,7 @@ def test_thread_is_oldest_first_without_internal_notes(app, client, make_order, 
     assert "16/05/2015 09:00 " in html or "16/05/2015 09:00<" in html  # 13:00 UTC in Porto Velho
     assert "Segue a <strong>guia</strong>." in html
     assert html.index("Primeira mensagem") < html.index("Segue a")
-    assert "guia.pdf" in html and "(13 bytes)" in html  # not "0,0 KB": a tiny file has a size
+    assert "guia.pdf" in html and "(13 bytes)" in html  # not "0,0 kb": a tiny file has a size
     # A screen reader names each entry by its writer and time, without the console's kinds.
     assert 'aria-label="Mensagem de Marcos Atendente em 16/05/2015 09:00"' in html
     assert html.count('<article class="entry') == html.count('aria-label="Mensagem de ') == 2
@@ -140,8 +140,8 @@ def test_numbers_redirect_to_the_eight_digit_form_and_nonsense_is_not_an_error(c
 
 
 def test_sizes_use_a_decimal_comma():
-    assert file_size(132915) == "129,8 KB"
+    assert file_size(132915) == "129,8 kb"
     assert file_size(512) == "512 bytes"
     assert file_size(1) == "1 byte"
-    assert file_size(10 * 1024 * 1024) == "10 MB"  # no ",0" after a whole number
-    assert file_size(3 * 1024 * 1024 + 200 * 1024) == "3,2 MB"
+    assert file_size(10 * 1024 * 1024) == "10 mb"  # no ",0" after a whole number
+    assert file_size(3 * 1024 * 1024 + 200 * 1024) == "3,2 mb"

@@ -104,7 +104,7 @@ def test_too_large_files_are_refused_with_the_limit(app, client, make_order):
     open_in(app, client, number)
     response = post_reply(client, number, "Texto", files=[("grande.pdf", PDF + b"x" * 5000)])
     assert response.status_code == 422
-    assert "o limite é 1 KB por arquivo" in response.get_data(as_text=True)
+    assert "o limite é 1 kb por arquivo" in response.get_data(as_text=True)
 
 
 def test_good_files_with_a_bad_text_are_asked_for_again_by_name(app, client, make_order):
@@ -199,7 +199,7 @@ def test_a_request_too_large_to_read_gets_a_portuguese_page_even_with_access(app
                            headers={"Referer": f"http://localhost/os/{number}"})
     html = response.get_data(as_text=True)
     assert response.status_code == 413
-    assert "Envio grande demais" in html and "o envio passa do limite de 2 KB" in html
+    assert "Envio grande demais" in html and "o envio passa do limite de 2 kb" in html
     # The way back to the form, whose page the browser keeps (and, with the editor, what was typed).
     assert f'<a class="button primary" href="/os/{number}">Voltar à página anterior</a>' in html
     data["anexos"] = [(io.BytesIO(PDF + b"x" * 5000), "grande.pdf")]
@@ -209,11 +209,11 @@ def test_a_request_too_large_to_read_gets_a_portuguese_page_even_with_access(app
 
 
 def test_the_attachments_the_form_promises_fit_in_one_reply(app, client, make_order):
-    """Under the form: "Até 5 arquivos de até 10 MB cada". Five of 10 MB go in one reply."""
+    """Under the form: "Até 5 arquivos de até 10 mb cada". Five of 10 mb go in one reply."""
     number = make_order()
     open_in(app, client, number)
     html = client.get(f"/os/{number}").get_data(as_text=True)
-    assert "Até 5 arquivos de até 10 MB cada:" in html
+    assert "Até 5 arquivos de até 10 mb cada:" in html
     size = app.config["MAX_ATTACHMENT_BYTES"]
     files = [(f"parte {i}.pdf", PDF + b"x" * (size - len(PDF))) for i in range(app.config["MAX_ATTACHMENTS"])]
     token, key = form_key(client, number)
@@ -235,7 +235,7 @@ def test_a_smaller_limit_for_the_whole_reply_is_stated_under_the_form(app, clien
     number = make_order()
     open_in(app, client, number)
     html = client.get(f"/os/{number}").get_data(as_text=True)
-    assert "Até 5 arquivos de até 10 MB cada, 20 MB juntos:" in html
+    assert "Até 5 arquivos de até 10 mb cada, 20 mb juntos:" in html
     assert f'data-max-total="{20 * 1024 * 1024}"' in html
 
 

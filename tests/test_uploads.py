@@ -61,7 +61,7 @@ def test_refused_files_say_why(app, name, content, message):
 def test_size_and_count_limits(app):
     app.config.update(MAX_ATTACHMENT_BYTES=1024, MAX_ATTACHMENTS=2)
     with app.app_context():
-        with pytest.raises(uploads.UploadError, match="o limite é 1 KB por arquivo"):
+        with pytest.raises(uploads.UploadError, match="o limite é 1 kb por arquivo"):
             uploads.check([upload("grande.pdf", PDF + b"x" * 2000)])
         with pytest.raises(uploads.UploadError, match="no máximo 2 arquivos"):
             uploads.check([upload(f"{i}.pdf", PDF) for i in range(3)])
