@@ -136,25 +136,18 @@ def _resolve_account_request(request: MailRequest) -> None:
                    link=sign_in_link(contact, data.get("next")),
                    minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60)
     elif request.kind == "register":
-        # Details nobody has proven yet give way to newer ones; a known contact keeps its own
-        # until the link proves the address: the details typed travel in it (signed) and
-        # apply when the account is confirmed (views.account.confirm).
+        # Details nobody has proven yet give way to newer ones; a known contact keeps its own.
         contact = Contact.find_or_create(request.email, data.get("name") or "", data.get("phone"),
                                          data.get("extension"))
         db.session.flush()
-        typed = {"n": data.get("name"), "p": data.get("phone"), "x": data.get("extension")}
-        _send_confirmation(contact, "account_confirm", "Confirme seu cadastro",
-                           {key: value for key, value in typed.items() if value})
+        _send_confirmation(contact, "account_confirm", "Confirme seu cadastro")
     elif contact is not None:
         # "Entrar" with an address that has O.S. but no account yet: one click makes it.
         _send_confirmation(contact, "account_invite", "Crie sua conta para acompanhar suas O.S.")
 
 
-def _send_confirmation(contact: Contact, kind: str, subject: str, details: dict | None = None) -> None:
-    payload = {"c": contact.id, "v": contact.link_version}
-    if details:
-        payload["d"] = details
-    token = make_token("confirm", payload)
+def _send_confirmation(contact: Contact, kind: str, subject: str) -> None:
+    token = make_token("confirm", {"c": contact.id, "v": contact.link_version})
     queue_mail(kind, contact.email, subject, kind, contact=contact,
                link=external_url("account.confirm", token=token),
                hours=current_app.config["CONFIRM_LINK_MAX_AGE"] // 3600)

@@ -123,29 +123,12 @@ def confirm(token: str):
     if contact.has_account:
         return render_template("account/already_confirmed.html"), 409
     form = ConfirmForm()
-    changes = _typed_details(contact, payload.get("d"))
     if request.method == "POST" and form.validate():
-        for attribute, _, value in changes:
-            setattr(contact, attribute, value)
         contact.confirm()
         db.session.commit()
         _sign_in(contact)
         return redirect(url_for("account.confirmed"), 303)
-    return render_template("account/confirm.html", form=form, changes=changes)
-
-
-def _typed_details(contact: Contact, typed) -> list[tuple[str, str, str]]:
-    """(attribute, label, value) of what the registration form said that differs from what
-    the office knows of this contact: applied when the link proves the address."""
-    if not isinstance(typed, dict):
-        return []
-    changes = []
-    for key, attribute, label, limit in (("n", "name", "Nome", 120), ("p", "phone", "Telefone", 40),
-                                         ("x", "extension", "Ramal", 10)):
-        value = typed.get(key)
-        if isinstance(value, str) and 0 < len(value.strip()) <= limit and value.strip() != getattr(contact, attribute):
-            changes.append((attribute, label, value.strip()))
-    return changes
+    return render_template("account/confirm.html", form=form)
 
 
 @bp.get("/conta/confirmada")
