@@ -72,8 +72,11 @@ def test_register_confirm_signs_in_and_lists_os_opened_by_phone_before(app, clie
     # "Você pode abrir uma nova O.S. ou gerenciar as O.S. existentes": both are offered.
     assert '<a class="button" href="/os/nova">Abrir uma nova O.S.</a>' in html
     assert "Você já confirmou o seu endereço de e-mail e sua conta foi ativada com êxito." in html
-    # The contact known from the phone call keeps the name the office has; Perfil changes it.
+    # The contact known from the phone call keeps the name the office has; Perfil changes it,
+    # and the page shows what is kept, with the way to change it.
     assert "Eliane B." in html and "Eliane Barbosa" not in html and "O.S. (1)" in html
+    assert "<dt>Nome</dt><dd>Eliane B.</dd>" in html and "<dt>Telefone</dt><dd>(69) 3211-0000</dd>" in html
+    assert 'atualize em <a href="/perfil">Perfil</a>' in html
     listing = client.get("/os").get_data(as_text=True)
     assert earlier in listing
     later = make_order(email="eliane@exemplo.com.br", message="Aberta depois pela central")

@@ -134,7 +134,10 @@ def confirm(token: str):
 @bp.get("/conta/confirmada")
 @login_required
 def confirmed():
-    return render_template("account/confirmed.html")
+    # The details the office keeps: a contact known from earlier O.S. keeps its own over what
+    # the registration form said (a stranger may type anyone's address), so the citizen sees
+    # them here, with the way to change them.
+    return render_template("account/confirmed.html", contact=signed_in_record())
 
 
 # --- Entrar / Sair --------------------------------------------------------------------------
