@@ -248,7 +248,7 @@ class Contact(UserMixin, db.Model):
 
     @validates("phone")
     def _keep_phone_digits(self, key, value):
-        self.phone_digits = "".join(c for c in (value or "") if c.isascii() and c.isdigit())
+        self.phone_digits = ascii_digits(value)
         return value
 
     @validates("email")
@@ -344,11 +344,16 @@ class Contact(UserMixin, db.Model):
         return f"{self.id}.{self.link_version}"
 
 
+def ascii_digits(text: str | None) -> str:
+    """The digits 0-9 of `text`, in order: "(69) 3211-0000" → "6932110000"."""
+    return "".join(c for c in (text or "") if c.isascii() and c.isdigit())
+
+
 def phone_tail(phone: str | None) -> str | None:
     """The last 8 digits of a phone, however it was typed: "(69) 8400-0000", "69 84000000"
     and "+55 69 98400-0000" all end in 84000000 (a landline's whole number, a mobile's
     without its leading 9). None for fewer than 8 digits."""
-    digits = "".join(c for c in (phone or "") if c.isascii() and c.isdigit())
+    digits = ascii_digits(phone)
     return digits[-8:] if len(digits) >= 8 else None
 
 
@@ -449,7 +454,8 @@ class ServiceOrder(db.Model):
         # activity index instead: page 400 of a subject's closed O.S., 21 ms).
         sa.Index("ix_service_order_status_updated", "status", "updated_at", "id"),
         sa.Index("ix_service_order_updated", "updated_at"),
-        # The queue's search by the phone given for an O.S. (most O.S. have none).
+        # The queue's search by the phone given for an O.S. (those registered on the web
+        # without a phone have none).
         sa.Index("ix_service_order_phone_tail", "phone_tail", sqlite_where=sa.text("phone_tail IS NOT NULL"),
                  postgresql_where=sa.text("phone_tail IS NOT NULL")),
     )

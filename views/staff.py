@@ -27,7 +27,7 @@ import uploads
 from app import db, limiter
 from models import (CHANNELS, Attachment, Attendant, AuditEvent, Contact, Department, EntryKind,
                     FieldKind, FieldValue, OrderCount, ServiceOrder, Status, Subject, SubjectField,
-                    ThreadEntry, counted_up_to, normalize_email, phone_tail, read, utcnow)
+                    ThreadEntry, ascii_digits, counted_up_to, normalize_email, phone_tail, read, utcnow)
 from notifications import (alert_attendants, request_mail, resolve_now_in_development,
                            send_reply_to_citizen, send_status_change)
 from security import (SignedInAttendant, current_attendant, is_safe_next, limit_from,
@@ -209,7 +209,7 @@ def _search(query: str) -> list[int]:
     or words of the messages, each looked up in its own index, in one statement kept per
     combination of the ways the text can be read."""
     connection = db.session.connection()
-    digits = "".join(c for c in query if c.isascii() and c.isdigit())
+    digits = ascii_digits(query)
     keys, values = [], {}
     number = ServiceOrder.parse_number(query)
     if number is not None:

@@ -26,11 +26,17 @@ def upgrade():
     with op.batch_alter_table('service_order', schema=None) as batch_op:
         batch_op.add_column(sa.Column('phone_tail', sa.String(length=8), nullable=True))
     connection = op.get_bind()
-    rows = connection.execute(sa.text("SELECT id, phone FROM service_order WHERE phone IS NOT NULL")).all()
-    updates = [{"id": id_, "tail": _tail(phone)} for id_, phone in rows if _tail(phone)]
-    for first in range(0, len(updates), 10_000):
-        connection.execute(sa.text("UPDATE service_order SET phone_tail = :tail WHERE id = :id"),
-                           updates[first:first + 10_000])
+    last = 0
+    while True:  # in pages by id: a million O.S. are not read into memory at once
+        rows = connection.execute(sa.text(
+            "SELECT id, phone FROM service_order WHERE id > :last AND phone IS NOT NULL ORDER BY id LIMIT 5000"),
+            {"last": last}).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        updates = [{"id": id_, "tail": _tail(phone)} for id_, phone in rows if _tail(phone)]
+        if updates:
+            connection.execute(sa.text("UPDATE service_order SET phone_tail = :tail WHERE id = :id"), updates)
     with op.batch_alter_table('service_order', schema=None) as batch_op:
         batch_op.create_index('ix_service_order_phone_tail', ['phone_tail'], unique=False,
                               sqlite_where=sa.text('phone_tail IS NOT NULL'),
@@ -38,7 +44,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('service_order', schema=None) as batch_op:
-        batch_op.drop_index('ix_service_order_phone_tail', sqlite_where=sa.text('phone_tail IS NOT NULL'),
-                            postgresql_where=sa.text('phone_tail IS NOT NULL'))
-        batch_op.drop_column('phone_tail')
+    op.drop_index('ix_service_order_phone_tail', table_name='service_order')
+    # Not a batch operation: on SQLite that rebuilds the table, and dropping the old one with
+    # foreign keys on deletes every thread entry, field value and audit event (ON DELETE
+    # CASCADE). SQLite 3.35 and later drop a column in place.
+    op.execute("ALTER TABLE service_order DROP COLUMN phone_tail")
