@@ -57,7 +57,8 @@ def file_size(size: int | None) -> str:
     size = size or 0
     if size < 1024:
         return "1 byte" if size == 1 else f"{size} bytes"
-    value, unit = (size / 1024, "kb") if size < 1024 * 1024 else (size / (1024 * 1024), "mb")
+    # From 1.000 kb on, in mb: "1 mb", not "1.024 kb".
+    value, unit = (size / 1024, "kb") if size < 1000 * 1024 else (size / (1024 * 1024), "mb")
     return f"{decimal(value).removesuffix(',0')} {unit}"
 
 

@@ -231,7 +231,7 @@
   // As formatting.file_size: "512 bytes", "129,8 kb", "10 mb".
   function formatSize(bytes) {
     if (bytes < 1024) return bytes === 1 ? "1 byte" : bytes + " bytes";
-    var mb = bytes >= 1024 * 1024;
+    var mb = bytes >= 1000 * 1024;
     var value = (bytes / (mb ? 1024 * 1024 : 1024)).toFixed(1).replace(/\.0$/, "").replace(".", ",");
     return value + (mb ? " mb" : " kb");
   }

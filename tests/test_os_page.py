@@ -144,4 +144,6 @@ def test_sizes_use_a_decimal_comma():
     assert file_size(512) == "512 bytes"
     assert file_size(1) == "1 byte"
     assert file_size(10 * 1024 * 1024) == "10 mb"  # no ",0" after a whole number
+    assert file_size(1023 * 1024) == "1 mb"  # not "1.023 kb"
+    assert file_size(1536 * 1024 * 1024) == "1.536 mb"
     assert file_size(3 * 1024 * 1024 + 200 * 1024) == "3,2 mb"

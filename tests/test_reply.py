@@ -200,12 +200,12 @@ def test_a_request_too_large_to_read_gets_a_portuguese_page_even_with_access(app
     html = response.get_data(as_text=True)
     assert response.status_code == 413
     assert "Envio grande demais" in html and "o envio passa do limite de 2 kb" in html
-    # The way back to the form, whose page the browser keeps (and, with the editor, what was typed).
-    assert f'<a class="button primary" href="/os/{number}">Voltar à página anterior</a>' in html
+    # The way back to the form (a new copy of it: what was typed is in the browser's history).
+    assert f'<a class="button primary" href="/os/{number}">Abrir o formulário de novo</a>' in html
     data["anexos"] = [(io.BytesIO(PDF + b"x" * 5000), "grande.pdf")]
     foreign = client.post(f"/os/{number}/responder", data=data, content_type="multipart/form-data",
                           headers={"Referer": "https://golpe.example/os"})
-    assert foreign.status_code == 413 and "Voltar à página anterior" not in foreign.get_data(as_text=True)
+    assert foreign.status_code == 413 and "Abrir o formulário de novo" not in foreign.get_data(as_text=True)
 
 
 def test_the_attachments_the_form_promises_fit_in_one_reply(app, client, make_order):
@@ -235,7 +235,7 @@ def test_a_smaller_limit_for_the_whole_reply_is_stated_under_the_form(app, clien
     number = make_order()
     open_in(app, client, number)
     html = client.get(f"/os/{number}").get_data(as_text=True)
-    assert "Até 5 arquivos de até 10 mb cada, 20 mb juntos:" in html
+    assert "Até 5 arquivos de até 10 mb cada, 20 mb no total:" in html
     assert f'data-max-total="{20 * 1024 * 1024}"' in html
 
 

@@ -20,7 +20,7 @@ MESSAGES = {
     403: ("Acesso negado", "Você não tem permissão para ver esta página."),
     404: ("Página não encontrada", "O endereço pode estar incorreto ou a página não existe mais."),
     405: ("Ação não permitida", "Esta página não aceita esse tipo de envio."),
-    413: ("Envio grande demais", "Nada foi recebido: o envio passa do limite de {limit}. Volte à página anterior e anexe arquivos menores ou menos arquivos de cada vez."),
+    413: ("Envio grande demais", "Nada foi recebido: o envio passa do limite de {limit}. Volte à página anterior (o botão Voltar do navegador costuma manter o texto escrito) e anexe arquivos menores ou menos arquivos de cada vez."),
     429: ("Muitas tentativas", "Você fez muitas tentativas em pouco tempo. Aguarde alguns minutos e tente novamente."),
     500: ("Erro interno", "Ocorreu um erro inesperado. Tente novamente em instantes."),
 }
@@ -28,10 +28,12 @@ MESSAGES = {
 
 def _back_path() -> str | None:
     """The page of ours a refused form was sent from (browsers send it: Referrer-Policy
-    same-origin), to go back to it."""
+    same-origin), to open it again. Ours: the request's host, or BASE_URL's behind a proxy
+    that does not pass the Host on."""
     parts = urlsplit(request.referrer or "")
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return path if parts.netloc == request.host and is_safe_next(path) else None
+    ours = {request.host, urlsplit(current_app.config["BASE_URL"]).netloc}
+    return path if parts.netloc in ours and is_safe_next(path) else None
 
 
 def _render(code: int, title: str | None = None, message: str | None = None, headers=None):
