@@ -314,7 +314,8 @@
   document.querySelectorAll("input[data-enter]").forEach(function (input) {
     input.addEventListener("keydown", function (event) {
       var button = input.form && input.form.elements.namedItem(input.getAttribute("data-enter"));
-      if (event.key !== "Enter" || !button || !button.click) return;
+      if (event.key !== "Enter" || event.isComposing || event.shiftKey || event.ctrlKey || event.altKey ||
+          event.metaKey || !button || !button.click) return;
       event.preventDefault();
       button.click();
     });

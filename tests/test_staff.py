@@ -409,6 +409,7 @@ def test_intake_finds_a_known_caller_and_keeps_their_details(app, marcos, make_o
                                                        "email": "Eliane@exemplo.com.br", "find": "Buscar contato"})
     html = found.get_data(as_text=True)
     assert "Contato conhecido: <strong>Eliane Barbosa</strong>" in html and 'value="(69) 3211-0000"' in html
+    assert re.search(r'for="name">Nome do cidadão</label>', html)  # no asterisk: the name is known
     intake(marcos, app, email="eliane@exemplo.com.br", name="Outro Nome")
     # Known: the name need not be typed again (the O.S. stays with her, as the page says).
     assert intake(marcos, app, email="eliane@exemplo.com.br", name="", phone="").status_code == 303
@@ -425,9 +426,12 @@ def test_intake_validates_and_keeps_what_was_typed(app, marcos):
     assert "Informe um endereço de e-mail válido" in html and "Informe RENAVAM." in html
     assert "Texto da ligação" in html and 'value="maria@"' in html
     # Said to the attendant about the caller, and listed in the page's order.
-    unknown = intake(marcos, app, email="novo@exemplo.com.br", name="", body="").get_data(as_text=True)
+    unknown = intake(marcos, app, email="novo@exemplo.com.br", name="", body="",
+                     anexos=(io.BytesIO(PDF), "guia.pdf")).get_data(as_text=True)
     assert "Nome do cidadão</a>: Informe o nome completo do cidadão." in unknown
-    assert unknown.index(">Nome do cidadão</a>") < unknown.index(">Pedido do cidadão, como ele contou</a>")
+    summary = [unknown.index(f">{label}</a>") for label in ("Nome do cidadão", "Pedido do cidadão, como ele contou",
+                                                            "Anexos")]
+    assert summary == sorted(summary), summary
     # With JavaScript, Enter in the e-mail looks the contact up instead of registering.
     page = marcos.get("/atendimento/os/nova").get_data(as_text=True)
     assert re.search(r'<input[^>]*data-enter="find"[^>]*id="email"', page)
@@ -568,6 +572,10 @@ def test_subject_fields_are_edited_with_validation_and_audited(app, marcos, make
     assert bad.status_code == 422 and "O RENAVAM tem 11 dígitos." in bad.get_data(as_text=True)
     saved = marcos.post(f"{path}/campos", data={**hidden, fields["RENAVAM"]: "01234567897", fields["PLACA"]: "abc1d23"})
     assert saved.headers["Location"] == f"{path}#conteudo"
+    assert "Campos salvos." in marcos.get(saved.headers["Location"]).get_data(as_text=True)
+    again = marcos.post(f"{path}/campos", data={**page_form(marcos, path, f"{path}/campos"),
+                                                fields["RENAVAM"]: "01234567897", fields["PLACA"]: "ABC1D23"})
+    assert "Nada foi alterado." in marcos.get(again.headers["Location"]).get_data(as_text=True)
     html = marcos.get(path).get_data(as_text=True)
     assert "campo alterado (PLACA: NBB0A00 → ABC1D23)" in html
     # A second attendant with the page open from before cannot put the old plate back.

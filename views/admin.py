@@ -458,7 +458,9 @@ def field_remove(subject_id: int, field_id: int):
     field = _field_of(subject_id, field_id)
     if not ButtonForm().validate():
         abort(400)
-    used = _value_counts(field.subject).get(field.id, 0)
+    used = dict(db.session.execute(counted_up_to(
+        {field.id: sa.select(FieldValue.field_id).where(FieldValue.field_id == field.id)}, COUNTED_UP_TO + 1)
+    ).all()).get(field.id, 0)
     if used and request.form.get("confirmar") != "sim":
         # Values typed in O.S. would go with it, for good: asked once more, on a page of its own.
         return render_template("admin/field_remove.html", extra_field=field, subject=field.subject,

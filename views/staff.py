@@ -19,7 +19,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import HiddenField, SelectField, SubmitField
+from wtforms import HiddenField, MultipleFileField, SelectField, SubmitField
 
 import fieldtypes
 import search
@@ -68,6 +68,7 @@ class IntakeForm(MessageForm):
     subject = SelectField("Assunto", coerce=str, validate_choice=False)
     department = SelectField("Departamento", coerce=str, validate_choice=False)
     body = message_field("Pedido do cidadão, como ele contou")
+    anexos = MultipleFileField("Anexos")  # again, after the text, as on the page
     find = SubmitField("Buscar contato")
     next_step = SubmitField("Continuar")
     submit = SubmitField("Registrar O.S.")
@@ -474,6 +475,8 @@ def intake():
     existing = None
     if form.email.data:
         existing = db.session.scalar(sa.select(Contact).where(Contact.email == normalize_email(form.email.data)))
+    if existing is not None:
+        form.name.flags.required = False  # no asterisk: the known contact's name stays
 
     def page(status=200, field_errors=None):
         return render_template("staff/intake.html", form=form, subjects=subjects, chosen=chosen,
@@ -717,11 +720,13 @@ def edit_fields(numero: str):
         return _order_page(order, fields_errors=errors, status=422)
     current = {v.field_id: v for v in order.field_values}
     labels = {f.id: f.label for f in order.subject.fields}
+    changed = False
     for field_id, label in labels.items():
         old = current[field_id].value if field_id in current else ""
         new = values.get(field_id, "")
         if old == new:
             continue
+        changed = True
         if field_id in current and new:
             current[field_id].value = new
         elif field_id in current:
@@ -736,7 +741,7 @@ def edit_fields(numero: str):
         db.session.rollback()
         flash("Outro atendente alterou esta O.S. ao mesmo tempo. Confira e repita a alteração.", "error")
         return redirect(back, 303)
-    flash("Campos salvos.", "info")
+    flash("Campos salvos." if changed else "Nada foi alterado.", "info")
     return redirect(back, 303)
 
 
