@@ -29,9 +29,10 @@ _ABSOLUTE = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
 _AS_PARAGRAPH = [
     (re.compile(r"<h[1-6]\b[^>]*>", re.IGNORECASE), "<p>"),
     (re.compile(r"</h[1-6]\s*>", re.IGNORECASE), "</p>"),
-    (re.compile(r"<tr\b[^>]*>", re.IGNORECASE), "<div>"),
-    (re.compile(r"</tr\s*>", re.IGNORECASE), "</div>"),
-    (re.compile(r"</t[dh]\s*>", re.IGNORECASE), " "),
+    (re.compile(r"<tr\b[^>]*>\s*(<t[dh]\b[^>]*>)?", re.IGNORECASE), "<p>"),  # as the editor's paste does
+    (re.compile(r"</tr\s*>", re.IGNORECASE), "</p>"),
+    (re.compile(r"<t[dh]\b[^>]*>", re.IGNORECASE), " "),  # between cells (an end tag may be left out)
+    (re.compile(r"</t[dh]\s*>", re.IGNORECASE), ""),
 ]
 
 
@@ -84,10 +85,13 @@ def html_to_text(html: str) -> str:
                   lambda m: m.group(2) if html_lib.unescape(m.group(1)) in m.group(2)
                   else f"{m.group(2)} ({m.group(1)})", html or "")
     text = re.sub(r"(?i)<br\s*/?>", "\n", text)
-    text = re.sub(r"(?i)(?<=[^>\s])<(p|div|blockquote|pre|ul|ol)\b", r"\n<\1", text)  # "antes<p>Título"
+    # A block starts a line ("antes<p>Título", "<strong>x</strong><p>y"): marked here, kept
+    # below unless a line already ends there.
+    text = re.sub(r"(?i)<(p|div|blockquote|pre|ul|ol)\b", "\x01<\\1", text)
     text = re.sub(r"(?i)</(p|div|li|blockquote|pre)>", "\n", text)
     text = re.sub(r"(?i)<li>", "- ", text)
     text = html_lib.unescape(re.sub(r"<[^>]+>", "", text)).replace("\xa0", " ")
+    text = re.sub(r"(^|\n)\x01", r"\1", text).replace("\x01", "\n")
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 

@@ -110,7 +110,10 @@ def test_headings_and_tables_keep_their_lines_and_cells_apart():
     html = clean_html("antes<h2 class='x'>Título</h2>depois"
                       "<table><tr><th>Placa</th><th>RENAVAM</th></tr><tr><td>NBB0A00</td><td>01234567897</td></tr></table>")
     assert html.startswith("antes<p>Título</p>depois")
-    assert html.endswith("<div>Placa RENAVAM </div><div>NBB0A00 01234567897 </div>")
+    assert html.endswith("<p>Placa RENAVAM</p><p>NBB0A00 01234567897</p>")
+    # Cells whose end tag was left out (valid HTML) are kept apart too.
+    assert clean_html("<table><tr><td>a<td>b</table>") == "<p>a b</p>"
+    assert html_to_text("<strong>x</strong><p>y</p><ul><li>z</li></ul>") == "x\ny\n- z"
     assert html_to_text(html) == "antes\nTítulo\ndepois\nPlaca RENAVAM\nNBB0A00 01234567897"
 
 
