@@ -6,8 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-# E-mailed links point at the address `make run` serves (make run PORT=8080 keeps them working).
+# E-mailed links point at the address `make run` serves: on another HOST or PORT (make run
+# PORT=8080) BASE_URL follows them, unless it is set; at the default address the environment
+# or a .env file decide.
+ifneq ($(HOST):$(PORT),127.0.0.1:5000)
 BASE_URL ?= http://$(HOST):$(PORT)
+endif
+RUN_ENV := APP_ENV=development$(if $(BASE_URL), BASE_URL=$(BASE_URL))
 
 .PHONY: run test test-sqlite test-postgres install system-packages clean
 
@@ -22,11 +27,11 @@ install: $(VENV)/.installed
 
 run: install
 	APP_ENV=development $(BIN)/flask --app app db upgrade
-	APP_ENV=development BASE_URL=$(BASE_URL) $(BIN)/flask --app app demo
+	$(RUN_ENV) $(BIN)/flask --app app demo
 	@echo ""
 	@echo "  Sistema de O.S. em http://$(HOST):$(PORT)  (e-mails em http://$(HOST):$(PORT)/dev/mail)"
 	@echo ""
-	APP_ENV=development BASE_URL=$(BASE_URL) $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	$(RUN_ENV) $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 system-packages:
 	@bash .ci/system-packages

@@ -17,11 +17,7 @@ def test_phone_intake_to_resolution(app, catalogue, live_server, browser, mailbo
     citizen = browser.new_context(locale="pt-BR", viewport={"width": 360, "height": 740})
     try:
         attendant = staff.new_page()
-        attendant.goto(live_server + "/atendimento")
-        attendant.get_by_label("Endereço de e-mail").fill("atendimento@exemplo.gov.br")
-        go(attendant.get_by_role("button", name="Enviar link de entrada"))
-        attendant.goto(mailed_link(app, mailbox, "atendimento@exemplo.gov.br", "/atendimento/entrar/"))
-        go(attendant.get_by_role("button", name="Entrar no atendimento"))
+        sign_in_in_browser(attendant, app, mailbox, live_server, "atendimento@exemplo.gov.br")
         assert attendant.get_by_role("heading", level=1).inner_text() == "Fila de O.S."
 
         go(attendant.get_by_role("link", name="Registrar O.S.").first)
