@@ -38,9 +38,7 @@ def upgrade():
         if updates:
             connection.execute(sa.text("UPDATE service_order SET phone_tail = :tail WHERE id = :id"), updates)
     with op.batch_alter_table('service_order', schema=None) as batch_op:
-        batch_op.create_index('ix_service_order_phone_tail', ['phone_tail'], unique=False,
-                              sqlite_where=sa.text('phone_tail IS NOT NULL'),
-                              postgresql_where=sa.text('phone_tail IS NOT NULL'))
+        batch_op.create_index('ix_service_order_phone_tail', ['phone_tail'], unique=False)
 
 
 def downgrade():
