@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from models import FieldKind
+from models import FieldKind, ascii_digits
 
 HELP = {
     FieldKind.RENAVAM: "11 dígitos, como no documento do veículo.",
@@ -30,10 +30,6 @@ class FieldError(ValueError):
 PLATE = re.compile(r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}")
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"[^0-9]", "", text)
-
-
 def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> str:
     """The value as we store and show it, or FieldError with what is wrong."""
     # Imported here: only needed when a subject's fields are typed in.
@@ -45,7 +41,7 @@ def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> st
     if kind == FieldKind.TEXT:
         return value
     if kind == FieldKind.RENAVAM:
-        digits = _digits(value)
+        digits = ascii_digits(value)
         if re.search(r"[^0-9 .\-]", value) or len(digits) != 11:
             raise FieldError("O RENAVAM tem 11 dígitos.")
         if not RENAVAM().validate(digits):
@@ -57,7 +53,7 @@ def normalize(kind: FieldKind, raw: str, choices: list[str] | None = None) -> st
             raise FieldError("Placa inválida: use ABC-1234 ou ABC1D23.")
         return f"{plate[:3]}-{plate[3:]}" if plate[4].isdigit() else plate
     if kind == FieldKind.CPF_CNPJ:
-        digits = _digits(value)
+        digits = ascii_digits(value)
         if re.search(r"[^0-9 ./\-]", value):
             raise FieldError("Use apenas números, pontos, barra e hífen.")
         if len(digits) == 11:
