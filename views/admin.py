@@ -364,11 +364,10 @@ def _save_subject(subject: Subject | None):
 COUNTED_UP_TO = 10_000
 
 
-def _value_counts(subject: Subject) -> dict[int, int]:
-    """How many O.S. hold a value in each of the subject's fields, up to one past
-    COUNTED_UP_TO: one range of an index per field, a hundred fields to a statement (SQLite
-    takes at most 500 parts in one)."""
-    field_ids = [f.id for f in subject.fields]
+def _value_counts(field_ids: list[int]) -> dict[int, int]:
+    """How many O.S. hold a value in each of these fields, up to one past COUNTED_UP_TO:
+    one range of an index per field, a hundred fields to a statement (SQLite takes at most
+    500 parts in one)."""
     counts = {}
     for first in range(0, len(field_ids), 100):
         counts.update(db.session.execute(counted_up_to({
@@ -385,7 +384,7 @@ def _subject_page(subject: Subject | None, form: SubjectForm, field_form: Subjec
             sa.select(sa.func.max(SubjectField.position)).where(SubjectField.subject_id == subject.id)))
     return render_template(
         "admin/subject_form.html", subject=subject, form=form, field_form=field_form,
-        value_counts=_value_counts(subject) if subject is not None else {}, counted_up_to=COUNTED_UP_TO,
+        value_counts=_value_counts([f.id for f in subject.fields]) if subject is not None else {}, counted_up_to=COUNTED_UP_TO,
         button_form=ButtonForm(),
     ), status
 
@@ -448,7 +447,7 @@ def field_edit(subject_id: int, field_id: int):
 
 
 def _field_page(field: SubjectField, form: SubjectFieldForm, status: int = 200):
-    used = _value_counts(field.subject).get(field.id, 0)
+    used = _value_counts([field.id]).get(field.id, 0)
     return render_template("admin/field_form.html", extra_field=field, subject=field.subject, form=form,
                            used=used, counted_up_to=COUNTED_UP_TO), status
 
@@ -458,9 +457,7 @@ def field_remove(subject_id: int, field_id: int):
     field = _field_of(subject_id, field_id)
     if not ButtonForm().validate():
         abort(400)
-    used = dict(db.session.execute(counted_up_to(
-        {field.id: sa.select(FieldValue.field_id).where(FieldValue.field_id == field.id)}, COUNTED_UP_TO + 1)
-    ).all()).get(field.id, 0)
+    used = _value_counts([field.id]).get(field.id, 0)
     if used and request.form.get("confirmar") != "sim":
         # Values typed in O.S. would go with it, for good: asked once more, on a page of its own.
         return render_template("admin/field_remove.html", extra_field=field, subject=field.subject,
