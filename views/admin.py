@@ -384,8 +384,8 @@ def _subject_page(subject: Subject | None, form: SubjectForm, field_form: Subjec
             sa.select(sa.func.max(SubjectField.position)).where(SubjectField.subject_id == subject.id)))
     return render_template(
         "admin/subject_form.html", subject=subject, form=form, field_form=field_form,
-        value_counts=_value_counts([f.id for f in subject.fields]) if subject is not None else {}, counted_up_to=COUNTED_UP_TO,
-        button_form=ButtonForm(),
+        value_counts=_value_counts([f.id for f in subject.fields]) if subject is not None else {},
+        counted_up_to=COUNTED_UP_TO, button_form=ButtonForm(),
     ), status
 
 
